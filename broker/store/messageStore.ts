@@ -1,0 +1,413 @@
+// The store facade (RocketMQ's DefaultMessageStore): lock + abort files, recovery, the flush
+// policy chosen by the config, puts, reads by queue offset, and the hooks replication needs.
+import fs from 'node:fs';
+import path from 'node:path';
+import { errnoCode, errorMessage, FlushbenchError } from '../errors.js';
+import { childLogger } from '../logger.js';
+import { Checkpoint } from './checkpoint.js';
+import { type AppendResult, CommitLog } from './commitLog.js';
+import { ConsumeQueueStore } from './consumeQueueStore.js';
+import { type FileIo, nodeFileIo, writeFully } from './fileIo.js';
+import { CommitRealTimeService, FlushRealTimeService, GroupCommitService } from './flushServices.js';
+import { findProperty, type MessageToStore, RecordField, readInt64, storeTimestampOf, tagsCodeOf } from './messageCodec.js';
+import { PUT_OK_SETTLED, type PutStatus } from './putStatus.js';
+import { recover, type RecoveryReport, scanRecords } from './recovery.js';
+import type { StoreConfig } from './storeConfig.js';
+import { TransientStorePool } from './transientStorePool.js';
+import { decodeMessage } from './messageCodec.js';
+
+const log = childLogger('store');
+
+/** SYNC_MASTER's view of replication; provided by broker/ha. */
+export interface ReplicationGate {
+  /** ≥ 1 slave connected and less than haSlaveFallbehindMax behind `endOffset`. */
+  isSlaveOk(endOffset: number): boolean;
+  /** PUT_OK once a slave acked ≥ endOffset, FLUSH_SLAVE_TIMEOUT at the deadline. */
+  waitForSlave(endOffset: number): Promise<PutStatus>;
+}
+
+export type GetMessageStatus =
+  | 'FOUND' | 'NO_MATCHED_MESSAGE' | 'MESSAGE_WAS_REMOVING' | 'OFFSET_FOUND_NULL' | 'OFFSET_OVERFLOW_BADLY'
+  | 'OFFSET_OVERFLOW_ONE' | 'OFFSET_TOO_SMALL' | 'NO_MATCHED_LOGIC_QUEUE' | 'NO_MESSAGE_IN_QUEUE';
+
+export interface GetMessageResult {
+  status: GetMessageStatus;
+  nextBeginOffset: number;
+  minOffset: number;
+  maxOffset: number;
+  /** Raw CommitLog records, ready to concatenate into a pull response body. */
+  records: Buffer[];
+  /** RocketMQ's suggestPullingFromSlave: the data read is far behind the newest. */
+  suggestPullingFromSlave: boolean;
+}
+
+export interface PutMessageResult {
+  status: PutStatus;
+  physicalOffset: number;
+  queueOffset: number;
+  sizeBytes: number;
+  storeTimestamp: number;
+  reason?: string;
+}
+
+/** Pull limits (maxTransferBytes/CountOnMessageInMemory and …InDisk). */
+const MEMORY_LIMITS = { bytes: 262_144, count: 32 };
+const DISK_LIMITS = { bytes: 65_536, count: 8 };
+
+export class MessageStore {
+  readonly commitLog: CommitLog;
+  readonly queues: ConsumeQueueStore;
+  readonly warnings: string[] = [];
+  recoveryReport: RecoveryReport | null = null;
+  /** Whether transientStorePool is really in effect (ASYNC_FLUSH master only, like RocketMQ). */
+  readonly transientStorePoolActive: boolean;
+  private readonly checkpoint: Checkpoint;
+  private readonly flushService: FlushRealTimeService | null = null;
+  private readonly groupCommit: GroupCommitService | null = null;
+  private readonly commitService: CommitRealTimeService | null = null;
+  private replicationGate: ReplicationGate | null = null;
+  private state: 'running' | 'stopping' | 'stopped' = 'running';
+  /** Slave only: CommitLog offset up to which records were turned into ConsumeQueue entries. */
+  private slaveDispatchedOffset = 0;
+  private readonly memoryBytes = Number(process.env.FLUSHBENCH_MEMORY_BYTES ?? 0) || (24 * 1024 ** 3);
+
+  private constructor(readonly config: StoreConfig, private readonly io: FileIo, private readonly lockPath: string) {
+    const isSlave = config.brokerRole === 'SLAVE';
+    this.transientStorePoolActive = config.transientStorePoolEnable && config.flushDiskType === 'ASYNC_FLUSH' && !isSlave;
+    if (config.transientStorePoolEnable && !this.transientStorePoolActive) {
+      this.warnings.push(`transientStorePoolEnable=true is ignored: RocketMQ uses the pool only with ASYNC_FLUSH on a master (flushDiskType=${config.flushDiskType}, brokerRole=${config.brokerRole})`);
+    }
+    const pool = this.transientStorePoolActive ? new TransientStorePool(config.transientStorePoolSize, config.mappedFileSizeCommitLog) : null;
+    this.commitLog = new CommitLog(io, config.storePathCommitLog, config.mappedFileSizeCommitLog, config.maxMessageSize, pool);
+    this.queues = new ConsumeQueueStore(io, path.join(config.storePathRootDir, 'consumequeue'), config.mappedFileSizeConsumeQueue);
+    this.checkpoint = Checkpoint.open(io, path.join(config.storePathRootDir, 'checkpoint'));
+    if (config.flushDiskType === 'SYNC_FLUSH') {
+      this.groupCommit = new GroupCommitService(this.commitLog, config.syncFlushTimeout);
+      const groupCommit = this.groupCommit;
+      this.commitLog.ackPolicy = (end, resolve) => groupCommit.putRequest(end, resolve);
+      this.groupCommit.onFlushed = () => this.onCommitLogFlushed();
+    } else {
+      this.flushService = new FlushRealTimeService(this.commitLog, config);
+      this.flushService.onFlushed = () => this.onCommitLogFlushed();
+      if (pool) {
+        const flush = this.flushService;
+        this.commitService = new CommitRealTimeService(this.commitLog, config, () => flush.wakeup());
+      }
+    }
+  }
+
+  /** Opens (creating if needed) the store at config.storePathRootDir and recovers it. */
+  static async open(config: StoreConfig, io: FileIo = nodeFileIo): Promise<MessageStore> {
+    const root = config.storePathRootDir;
+    try {
+      fs.mkdirSync(config.storePathCommitLog, { recursive: true });
+      fs.accessSync(root, fs.constants.W_OK);
+    } catch (error) {
+      throw new FlushbenchError('STORE_PATH_UNUSABLE', `store path ${root} is not a writable directory (${errnoCode(error) ?? errorMessage(error)}); set storePathRootDir to a directory you can write`);
+    }
+    const lockPath = path.join(root, 'lock');
+    takeLock(lockPath);
+    const abortPath = path.join(root, 'abort');
+    const abnormal = fs.existsSync(abortPath);
+    let store: MessageStore;
+    try {
+      store = new MessageStore(config, io, lockPath);
+      store.recoveryReport = recover(store.commitLog, store.queues, store.checkpoint, {
+        abnormal, checkCrc: config.checkCRCOnRecover, trashDir: path.join(root, 'recovery-trash', String(Date.now())),
+      });
+    } catch (error) {
+      fs.rmSync(lockPath, { force: true });
+      lockedPaths.delete(lockPath);
+      throw error;
+    }
+    fs.writeFileSync(abortPath, '');
+    store.slaveDispatchedOffset = store.commitLog.maxCommittedOffset;
+    store.start();
+    log.info({ root, recovery: store.recoveryReport, poolActive: store.transientStorePoolActive }, 'store opened');
+    return store;
+  }
+
+  private start(): void {
+    const config = this.config;
+    this.commitLog.commitListeners.push(() => {
+      this.flushService?.wakeup();
+    });
+    this.flushService?.start();
+    this.groupCommit?.start();
+    this.commitService?.start();
+    this.queues.startFlushLoop(config.flushIntervalConsumeQueue, config.flushConsumeQueueLeastPages, config.flushConsumeQueueThoroughInterval,
+      (watermark) => (this.checkpoint.logicsMsgTimestamp = Math.max(this.checkpoint.logicsMsgTimestamp, watermark)),
+      () => this.lastCommittedStoreTimestamp());
+  }
+
+  private lastCommittedStoreTimestamp(): number {
+    return this.commitLog.segments.at(-1)?.lastCommittedStoreTimestamp ?? 0;
+  }
+
+  private onCommitLogFlushed(): void {
+    const timestamp = this.commitLog.lastFlushedStoreTimestamp;
+    if (timestamp > 0) this.checkpoint.physicMsgTimestamp = timestamp;
+  }
+
+  setReplicationGate(gate: ReplicationGate | null): void {
+    this.replicationGate = gate;
+  }
+
+  get isSlave(): boolean {
+    return this.config.brokerRole === 'SLAVE';
+  }
+
+  /**
+   * Appends synchronously (offsets known at once); `settled` resolves when the flush and
+   * replication policy hold. waitStoreMsgOK=false is the WAIT=false property: ack at once.
+   */
+  appendMessage(message: MessageToStore, waitStoreMsgOK = findProperty(message.properties, 'WAIT') !== 'false'): AppendResult {
+    if (this.state !== 'running' || this.isSlave) {
+      return this.rejected('SERVICE_NOT_AVAILABLE', this.isSlave ? 'a SLAVE does not accept writes' : 'the store is shutting down');
+    }
+    const queue = this.queues.findOrCreate(message.topic, message.queueId);
+    const result = this.commitLog.append(message, queue, tagsCodeOf(message.properties));
+    if (result.status !== 'PUT_OK') return result;
+    if (this.commitService) this.commitService.wakeup();
+    if (!waitStoreMsgOK) {
+      if (this.groupCommit) this.groupCommit.noteUnwaitedCommit();
+      result.settled = PUT_OK_SETTLED;
+      return result;
+    }
+    const gate = this.replicationGate;
+    if (this.config.brokerRole === 'SYNC_MASTER' && gate) {
+      const endOffset = result.physicalOffset + result.sizeBytes;
+      const replica = gate.isSlaveOk(endOffset) ? gate.waitForSlave(endOffset) : Promise.resolve<PutStatus>('SLAVE_NOT_AVAILABLE');
+      // RocketMQ combines both futures: a replica failure overrides, else the flush status.
+      result.settled = Promise.all([result.settled, replica]).then(([flush, replicaStatus]) => (replicaStatus !== 'PUT_OK' ? replicaStatus : flush));
+    } else if (this.config.brokerRole === 'SYNC_MASTER') {
+      result.settled = result.settled.then((flush) => (flush === 'PUT_OK' ? 'SLAVE_NOT_AVAILABLE' : flush));
+    }
+    return result;
+  }
+
+  async putMessage(message: MessageToStore): Promise<PutMessageResult> {
+    const appended = this.appendMessage(message);
+    const status = await appended.settled;
+    return {
+      status: appended.status === 'PUT_OK' ? status : appended.status,
+      physicalOffset: appended.physicalOffset,
+      queueOffset: appended.queueOffset,
+      sizeBytes: appended.sizeBytes,
+      storeTimestamp: appended.storeTimestamp,
+      reason: appended.reason,
+    };
+  }
+
+  private rejected(status: PutStatus, reason: string): AppendResult {
+    return { status, physicalOffset: -1, queueOffset: -1, sizeBytes: 0, storeTimestamp: 0, settled: Promise.resolve(status), reason };
+  }
+
+  getMaxOffsetInQueue(topic: string, queueId: number): number {
+    return this.queues.find(topic, queueId)?.maxOffset ?? 0;
+  }
+
+  getMinOffsetInQueue(topic: string, queueId: number): number {
+    return this.queues.find(topic, queueId)?.minOffset ?? 0;
+  }
+
+  /** Store timestamp of the message at a queue offset, or -1. */
+  private storeTimestampAt(topic: string, queueId: number, queueOffset: number): number {
+    const entry = this.queues.find(topic, queueId)?.getEntry(queueOffset);
+    if (!entry || entry.sizeBytes === 0x7fffffff) return -1;
+    const head = this.commitLog.readCommittedSync(entry.physicalOffset, 128);
+    return head && head.length >= 76 ? storeTimestampOf(head, 0) : -1;
+  }
+
+  /** First queue offset whose store timestamp is ≥ timestamp (SEARCH_OFFSET_BY_TIMESTAMP). */
+  getOffsetInQueueByTime(topic: string, queueId: number, timestamp: number): number {
+    const queue = this.queues.find(topic, queueId);
+    if (!queue) return 0;
+    let low = queue.minOffset;
+    let high = queue.maxOffset;
+    while (low < high) {
+      const mid = Math.floor((low + high) / 2);
+      const at = this.storeTimestampAt(topic, queueId, mid);
+      if (at >= 0 && at < timestamp) low = mid + 1;
+      else high = mid;
+    }
+    return low;
+  }
+
+  /** Reads up to maxMsgNums records from a queue (GetMessageStatus semantics of RocketMQ 4.x). */
+  getMessages(topic: string, queueId: number, offset: number, maxMsgNums: number, accepts?: (tagsCode: number) => boolean): GetMessageResult {
+    const queue = this.queues.find(topic, queueId);
+    const minOffset = queue?.minOffset ?? 0;
+    const maxOffset = queue?.maxOffset ?? 0;
+    const empty = (status: GetMessageStatus, nextBeginOffset: number): GetMessageResult =>
+      ({ status, nextBeginOffset, minOffset, maxOffset, records: [], suggestPullingFromSlave: false });
+    if (!queue) return empty('NO_MATCHED_LOGIC_QUEUE', 0);
+    if (maxOffset === 0) return empty('NO_MESSAGE_IN_QUEUE', 0);
+    if (offset < minOffset) return empty('OFFSET_TOO_SMALL', minOffset);
+    if (offset === maxOffset) return empty('OFFSET_OVERFLOW_ONE', offset);
+    if (offset > maxOffset) return empty('OFFSET_OVERFLOW_BADLY', minOffset === 0 ? minOffset : maxOffset);
+    const maxPhysical = this.commitLog.maxCommittedOffset;
+    const inMemoryLimitBytes = (this.memoryBytes * 40) / 100;
+    const records: Buffer[] = [];
+    let bytes = 0;
+    let next = offset;
+    let lastPhysical = 0;
+    for (; next < maxOffset && records.length < maxMsgNums; next++) {
+      const entry = queue.getEntry(next);
+      if (!entry || entry.sizeBytes === 0x7fffffff) continue;
+      const inMemory = maxPhysical - entry.physicalOffset <= inMemoryLimitBytes;
+      const limits = inMemory ? MEMORY_LIMITS : DISK_LIMITS;
+      if (records.length >= limits.count || (records.length > 0 && bytes + entry.sizeBytes > limits.bytes)) break;
+      if (accepts && !accepts(entry.tagsCode)) continue;
+      const record = this.commitLog.readCommittedSync(entry.physicalOffset, entry.sizeBytes);
+      if (!record || record.length < entry.sizeBytes) break;
+      records.push(record);
+      bytes += entry.sizeBytes;
+      lastPhysical = entry.physicalOffset;
+    }
+    const status: GetMessageStatus = records.length > 0 ? 'FOUND' : 'NO_MATCHED_MESSAGE';
+    const suggestPullingFromSlave = records.length > 0 && maxPhysical - lastPhysical > inMemoryLimitBytes;
+    return { status, nextBeginOffset: next, minOffset, maxOffset, records, suggestPullingFromSlave };
+  }
+
+  /** One message by its CommitLog offset (CONSUMER_SEND_MSG_BACK, lookups). */
+  lookMessageByOffset(physicalOffset: number) {
+    const head = this.commitLog.readCommittedSync(physicalOffset, 4);
+    if (!head || head.length < 4) return null;
+    const record = this.commitLog.readCommittedSync(physicalOffset, head.readInt32BE(0));
+    return record ? decodeMessage(record) : null;
+  }
+
+  /**
+   * SLAVE: appends bytes received from the master at `physicalOffset`, which must equal the
+   * local end (never write a gap), then builds ConsumeQueue entries for complete records.
+   */
+  async appendReplicated(physicalOffset: number, data: Buffer): Promise<void> {
+    const empty = this.commitLog.segments.length === 0;
+    if (empty && physicalOffset % this.config.mappedFileSizeCommitLog !== 0) {
+      throw new FlushbenchError('HA_OFFSET_MISMATCH', `an empty slave can only start at a segment boundary, master sent ${physicalOffset}`);
+    }
+    if (empty) this.slaveDispatchedOffset = physicalOffset;
+    const end = empty ? physicalOffset : this.commitLog.maxCommittedOffset;
+    if (physicalOffset !== end) {
+      throw new FlushbenchError('HA_OFFSET_MISMATCH', `master sent data at ${physicalOffset} but the local CommitLog ends at ${end}`);
+    }
+    let written = 0;
+    while (written < data.length) {
+      const offset = physicalOffset + written;
+      let segment = this.commitLog.findSegment(offset);
+      if (!segment) segment = this.commitLog.rollSegmentAt(offset);
+      const position = offset - segment.fileFromOffset;
+      const length = Math.min(data.length - written, segment.sizeBytes - position);
+      await writeFully(this.io, segment.fd, data, written, length, position);
+      segment.wrotePosition = segment.committedPosition = position + length;
+      written += length;
+    }
+    this.dispatchReplicated();
+    for (const listener of this.commitLog.commitListeners) listener(this.commitLog.maxCommittedOffset);
+    if (this.groupCommit) this.groupCommit.noteUnwaitedCommit();
+  }
+
+  private dispatchReplicated(): void {
+    const scan = scanRecords(this.commitLog, this.slaveDispatchedOffset, false, (chunk, at, physicalOffset, size) => {
+      const message = decodeMessage(chunk.subarray(at, at + size));
+      const queue = this.queues.findOrCreate(message.topic, message.queueId);
+      queue.putEntry(physicalOffset, size, tagsCodeOf(message.properties), readInt64(chunk, at + RecordField.QUEUE_OFFSET));
+      const segment = this.commitLog.findSegment(physicalOffset);
+      if (segment) segment.lastCommittedStoreTimestamp = message.storeTimestamp;
+      this.commitLog.metrics.messagesAppended++;
+      this.commitLog.metrics.messagesCommitted++;
+    });
+    this.slaveDispatchedOffset = scan.endOffset;
+  }
+
+  /** Metrics snapshot for the broker's metrics endpoint and reports. */
+  stats() {
+    const metrics = this.commitLog.metrics;
+    const committed = this.commitLog.maxCommittedOffset;
+    return {
+      wroteOffset: this.commitLog.maxWroteOffset,
+      committedOffset: committed,
+      flushedOffset: this.commitLog.flushedOffset,
+      flushBehindBytes: committed - this.commitLog.flushedOffset,
+      commitBehindBytes: this.commitLog.maxWroteOffset - committed,
+      messagesAppended: metrics.messagesAppended,
+      messagesCommitted: metrics.messagesCommitted,
+      fsyncCount: metrics.fsyncCount,
+      messagesPerFsync: metrics.fsyncCount > 0 ? metrics.messagesFlushed / metrics.fsyncCount : 0,
+      fsyncLatency: metrics.fsyncLatency,
+      flushFailedTimes: metrics.flushFailedTimes,
+      writeFailures: metrics.writeFailures,
+      lastWriteError: metrics.lastWriteError,
+      syncFlushTimeouts: metrics.syncFlushTimeouts,
+      groupCommitWaiting: this.groupCommit?.waitingRequests ?? 0,
+      transientStorePoolActive: this.transientStorePoolActive,
+    };
+  }
+
+  /** Stop accepting, let in-flight appends settle, flush everything, write checkpoint, drop abort. */
+  async shutdown(): Promise<void> {
+    if (this.state !== 'running') return;
+    this.state = 'stopping';
+    this.commitLog.acceptingAppends = false;
+    for (let i = 0; i < 1000 && this.commitLog.hasPendingWrites; i++) await new Promise((r) => setTimeout(r, 1));
+    await this.commitService?.shutdown();
+    await this.flushService?.shutdown();
+    await this.groupCommit?.shutdown();
+    this.onCommitLogFlushed();
+    const watermark = this.lastCommittedStoreTimestamp();
+    await this.queues.shutdown((w) => (this.checkpoint.logicsMsgTimestamp = Math.max(this.checkpoint.logicsMsgTimestamp, w)), () => watermark);
+    await this.checkpoint.flush();
+    await this.checkpoint.close();
+    await this.commitLog.close();
+    const clean = this.commitLog.metrics.flushFailedTimes === 0 || this.commitLog.flushedOffset >= this.commitLog.maxCommittedOffset;
+    if (clean) fs.rmSync(path.join(this.config.storePathRootDir, 'abort'), { force: true });
+    fs.rmSync(this.lockPath, { force: true });
+    lockedPaths.delete(this.lockPath);
+    this.state = 'stopped';
+  }
+
+  /**
+   * Simulated kill -9 for tests: stop every loop and timer without writing, flushing or
+   * removing the abort file. Pair it with a FileIo whose later calls never complete.
+   */
+  halt(): void {
+    this.state = 'stopped';
+    this.commitLog.acceptingAppends = false;
+    this.flushService?.halt();
+    this.groupCommit?.halt();
+    this.commitService?.halt();
+    this.queues.halt();
+    lockedPaths.delete(this.lockPath);
+    fs.rmSync(this.lockPath, { force: true });
+  }
+}
+
+/** Store paths opened by this process. */
+const lockedPaths = new Set<string>();
+
+/** One broker per store path: a lock file holding the owner's pid (stale locks are taken over). */
+function takeLock(lockPath: string): void {
+  if (lockedPaths.has(lockPath)) {
+    throw new FlushbenchError('STORE_LOCKED', `store ${path.dirname(lockPath)} is already open in this process`);
+  }
+  try {
+    const owner = Number(fs.readFileSync(lockPath, 'utf8').trim());
+    if (owner && owner !== process.pid && processAlive(owner)) {
+      throw new FlushbenchError('STORE_LOCKED', `store ${path.dirname(lockPath)} is in use by process ${owner}; stop it or use another storePathRootDir`);
+    }
+  } catch (error) {
+    if (error instanceof FlushbenchError) throw error;
+  }
+  fs.writeFileSync(lockPath, String(process.pid));
+  lockedPaths.add(lockPath);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return errnoCode(error) === 'EPERM';
+  }
+}
