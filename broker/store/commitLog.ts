@@ -46,6 +46,8 @@ interface Batch {
   length: number;
   storeTimestampLast: number;
   messages: number;
+  /** Ends with the blank filler: once written, the whole segment counts as committed. */
+  endsSegment: boolean;
   settled: Promise<PutStatus>;
   resolve: (status: PutStatus) => void;
 }
@@ -192,6 +194,7 @@ export class CommitLog {
       batch.buffer.writeInt32BE(free, batch.length);
       batch.buffer.writeInt32BE(BLANK_MAGIC_CODE, batch.length + 4);
       batch.length += END_FILE_MIN_BLANK_LENGTH;
+      batch.endsSegment = true;
     }
     segment.wrotePosition = segment.sizeBytes;
   }
@@ -203,7 +206,7 @@ export class CommitLog {
     let resolve!: (status: PutStatus) => void;
     const settled = new Promise<PutStatus>((r) => (resolve = r));
     const buffer = bytesNeeded <= BATCH_BUFFER_BYTES ? (this.spareBuffers.pop() ?? Buffer.allocUnsafe(BATCH_BUFFER_BYTES)) : Buffer.allocUnsafe(bytesNeeded);
-    this.current = { segment, startPosition: segment.wrotePosition, buffer, length: 0, storeTimestampLast: 0, messages: 0, settled, resolve };
+    this.current = { segment, startPosition: segment.wrotePosition, buffer, length: 0, storeTimestampLast: 0, messages: 0, endsSegment: false, settled, resolve };
     if (!this.writing) {
       this.writing = true;
       setImmediate(() => void this.writeBatches());
@@ -227,7 +230,9 @@ export class CommitLog {
         continue;
       }
       const segment = batch.segment;
-      segment.committedPosition = batch.startPosition + batch.length;
+      // A full segment is committed to its end (the tail after the blank marker is part of
+      // the log, as in RocketMQ, so HA streams it and readers move on to the next segment).
+      segment.committedPosition = batch.endsSegment ? segment.sizeBytes : batch.startPosition + batch.length;
       if (batch.storeTimestampLast) segment.lastCommittedStoreTimestamp = batch.storeTimestampLast;
       if (batch.buffer.length === BATCH_BUFFER_BYTES && this.spareBuffers.length < 4) this.spareBuffers.push(batch.buffer);
       this.metrics.messagesCommitted += batch.messages;

@@ -308,7 +308,13 @@ export class MessageStore {
     if (this.groupCommit) this.groupCommit.noteUnwaitedCommit();
   }
 
+  /** SLAVE: end of the last complete record turned into ConsumeQueue entries. */
+  get replicatedRecordsEnd(): number {
+    return this.slaveDispatchedOffset;
+  }
+
   private dispatchReplicated(): void {
+    // Only the bytes written so far: a record the master split across frames waits for its rest.
     const scan = scanRecords(this.commitLog, this.slaveDispatchedOffset, false, (chunk, at, physicalOffset, size) => {
       const message = decodeMessage(chunk.subarray(at, at + size));
       const queue = this.queues.findOrCreate(message.topic, message.queueId);
@@ -317,7 +323,7 @@ export class MessageStore {
       if (segment) segment.lastCommittedStoreTimestamp = message.storeTimestamp;
       this.commitLog.metrics.messagesAppended++;
       this.commitLog.metrics.messagesCommitted++;
-    });
+    }, this.commitLog.maxCommittedOffset);
     this.slaveDispatchedOffset = scan.endOffset;
   }
 

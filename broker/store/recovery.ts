@@ -50,26 +50,33 @@ function openSegments(commitLog: CommitLog): void {
   for (const file of files) commitLog.segments.push(Segment.openSync(commitLog.io, commitLog.dir, file.fileFromOffset, size));
 }
 
-/** Walks records from `fromOffset`; calls onRecord for each valid message; returns where it stopped. */
+/**
+ * Walks records from `fromOffset`; calls onRecord for each valid message; returns where it
+ * stopped. With `limitOffset` (a slave's written end) nothing at or past it is read: a record
+ * crossing it ends the scan with stopReason null, so a later call resumes there.
+ */
 export function scanRecords(
   commitLog: CommitLog,
   fromOffset: number,
   checkCrc: boolean,
   onRecord: (chunk: Buffer, at: number, physicalOffset: number, size: number) => void,
+  limitOffset = Number.POSITIVE_INFINITY,
 ): { endOffset: number; stopReason: string | null } {
   let offset = fromOffset;
   for (let s = commitLog.segments.findIndex((seg) => seg.endOffset > fromOffset); s >= 0 && s < commitLog.segments.length; s++) {
     const segment = commitLog.segments[s];
     let position = offset - segment.fileFromOffset;
+    const limit = Math.min(segment.sizeBytes, limitOffset - segment.fileFromOffset);
     let chunk = Buffer.alloc(0);
     let chunkStart = position;
     for (;;) {
+      if (limit < segment.sizeBytes && limit - position < 8) return { endOffset: segment.fileFromOffset + position, stopReason: null };
       if (segment.sizeBytes - position < 8) return { endOffset: segment.fileFromOffset + position, stopReason: 'segment ended without a blank marker' };
       // Make sure the chunk holds the 8-byte header, then the whole record.
       let need = 8;
       for (let pass = 0; pass < 2; pass++) {
         if (position + need > chunkStart + chunk.length) {
-          const length = Math.min(segment.sizeBytes - position, Math.max(SCAN_CHUNK_BYTES, need));
+          const length = Math.min(limit - position, Math.max(SCAN_CHUNK_BYTES, need));
           chunk = Buffer.alloc(length);
           commitLog.io.readSync(segment.fd, chunk, 0, length, position);
           chunkStart = position;
@@ -77,10 +84,11 @@ export function scanRecords(
         const declared = chunk.readInt32BE(position - chunkStart);
         const magic = chunk.readInt32BE(position - chunkStart + 4);
         if (magic !== MESSAGE_MAGIC_CODE || declared <= 8 || position + declared > segment.sizeBytes) break;
+        if (position + declared > limit) return { endOffset: segment.fileFromOffset + position, stopReason: null };
         need = declared;
       }
       const at = position - chunkStart;
-      const check = checkRecord(chunk, at, Math.min(chunk.length - at, segment.sizeBytes - position), checkCrc);
+      const check = checkRecord(chunk, at, Math.min(chunk.length - at, limit - position), checkCrc);
       if (check.kind === 'invalid') return { endOffset: segment.fileFromOffset + position, stopReason: check.reason };
       if (check.kind === 'blank') break;
       onRecord(chunk, at, segment.fileFromOffset + position, check.size);
