@@ -32,6 +32,10 @@ export interface HAConnectionStatus {
   slaveAckOffset: number;
   nextTransferOffset: number;
   transferredBytes: number;
+  /** Bytes queued in the socket, not yet taken by the kernel (bounded by backpressure). */
+  socketBufferedBytes: number;
+  /** The write side is waiting for the slave to take data ('drain'). */
+  waitingForDrain: boolean;
 }
 
 export class HAConnection {
@@ -47,6 +51,7 @@ export class HAConnection {
   private wake: (() => void) | null = null;
   /** Set by every wake-up, so a commit that lands while a read is in flight is not missed. */
   private workPending = false;
+  private waitingForDrain = false;
   private wakeTimer: NodeJS.Timeout | null = null;
   private readonly closeWaiters: Array<() => void> = [];
   private readonly readAheadBytes: number;
@@ -76,6 +81,8 @@ export class HAConnection {
       slaveAckOffset: this.slaveAckOffset,
       nextTransferOffset: this.nextTransferOffset,
       transferredBytes: this.transferredBytes,
+      socketBufferedBytes: this.socket.writableLength,
+      waitingForDrain: this.waitingForDrain,
     };
   }
 
@@ -201,10 +208,12 @@ export class HAConnection {
 
   /** Waits until the socket buffer drains (bounded memory) or the connection closes. */
   private async waitForDrain(): Promise<void> {
+    this.waitingForDrain = true;
     while (!this.closed && this.socket.writableNeedDrain) {
       this.workPending = false;
       await this.waitForWork(1000);
     }
+    this.waitingForDrain = false;
   }
 
   /** Resolves once the connection is closed. */

@@ -160,6 +160,8 @@ export interface PairOptions {
   holdSlave?: boolean;
   masterDir?: string;
   slaveDir?: string;
+  /** Store settings for both nodes (e.g. a larger segment). */
+  store?: Partial<StoreConfig>;
 }
 
 /** A master store + HAMaster and a slave store + HASlave in temp dirs; close() tears everything down. */
@@ -171,6 +173,8 @@ export class Pair {
   haSlave!: HASlave;
   proxy: TcpProxy | null = null;
   haPort = 0;
+  slaveDir = '';
+  masterDir = '';
   private slaveStarted = false;
 
   static async open(options: PairOptions): Promise<Pair> {
@@ -183,7 +187,8 @@ export class Pair {
 
   private async init(): Promise<void> {
     const o = this.options;
-    this.master = await MessageStore.open(storeConfig(o.masterDir ?? tempDir('master'), o.masterRole, o.masterFlush), this.fsyncs.io);
+    this.masterDir = o.masterDir ?? tempDir('master');
+    this.master = await MessageStore.open(storeConfig(this.masterDir, o.masterRole, o.masterFlush, o.store), this.fsyncs.io);
     this.fsyncs.store = this.master;
     this.haMaster = new HAMaster(this.master, { haListenPort: 0, slaveAckTimeoutMs: 3000, slaveAckDeadlineSource: 'slaveTimeout', ...o.master });
     this.haPort = await this.haMaster.start();
@@ -191,9 +196,15 @@ export class Pair {
       this.proxy = new TcpProxy(this.haPort);
       this.haPort = await this.proxy.start();
     }
-    this.slave = await MessageStore.open(storeConfig(o.slaveDir ?? tempDir('slave'), 'SLAVE', o.slaveFlush));
+    this.slaveDir = o.slaveDir ?? tempDir('slave');
+    this.slave = await this.openSlaveStore();
     this.haSlave = this.newSlave();
     if (!o.holdSlave) this.startSlave();
+  }
+
+  /** Opens (or re-opens after shutdown) the slave's store. */
+  openSlaveStore(): Promise<MessageStore> {
+    return MessageStore.open(storeConfig(this.slaveDir, 'SLAVE', this.options.slaveFlush, this.options.store));
   }
 
   newSlave(): HASlave {
@@ -214,9 +225,27 @@ export class Pair {
 
   async close(): Promise<void> {
     if (this.slaveStarted) await this.haSlave.close();
+    this.slaveStarted = false;
     await this.haMaster.close();
     await this.proxy?.close();
     await this.slave.shutdown();
     await this.master.shutdown();
+    for (const dir of [this.masterDir, this.slaveDir]) fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Writes `count` messages into a store at `dir` opened as a master, then shuts it down; returns record ends. */
+export async function prefill(dir: string, count: number, bodyBytes: number, firstSeq: number): Promise<number[]> {
+  const store = await MessageStore.open(storeConfig(dir, 'ASYNC_MASTER', 'ASYNC_FLUSH'));
+  const ends: number[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const result = await store.putMessage(message('PrefillTopic', i % 2, bodyBytes, firstSeq + i));
+      if (result.status !== 'PUT_OK') throw new Error(`prefill put: ${result.status}`);
+      ends.push(result.physicalOffset + result.sizeBytes);
+    }
+  } finally {
+    await store.shutdown();
+  }
+  return ends;
 }
