@@ -25,6 +25,8 @@ const IDLE_WAIT_MS = 100;
 /** Frames per socket write: reading ahead saves syscalls; each frame stays ≤ haTransferBatchSize. */
 const FRAMES_PER_READ = 8;
 const READ_AHEAD_BYTES_MAX = 256 * 1024;
+/** Distance from the committed end within which data is assumed to be in the page cache. */
+const HOT_TAIL_BYTES = 64 * 1024 * 1024;
 
 export interface HAConnectionStatus {
   clientAddress: string;
@@ -161,7 +163,12 @@ export class HAConnection {
     }
     while (!this.closed) {
       this.workPending = false;
-      const data = await commitLog.readCommitted(this.nextTransferOffset, this.readAheadBytes);
+      // Data just committed is in the page cache: read it synchronously (RocketMQ reads its
+      // mmap) and skip a thread-pool round trip; a slave far behind gets asynchronous reads
+      // so a cold disk read never blocks the event loop.
+      const data = commitLog.maxCommittedOffset - this.nextTransferOffset <= HOT_TAIL_BYTES
+        ? commitLog.readCommittedSync(this.nextTransferOffset, this.readAheadBytes)
+        : await commitLog.readCommitted(this.nextTransferOffset, this.readAheadBytes);
       if (this.closed) return;
       if (data && data.length > 0) {
         if (!this.sendFrames(data)) await this.waitForDrain();
