@@ -74,6 +74,7 @@ export class HASlave {
   private readonly maxBufferedBytes: number;
   private readonly log: Logger;
   private session: Session | null = null;
+  private connecting: net.Socket | null = null;
   private running = false;
   private loopDone: Promise<void> = Promise.resolve();
   private sleepTimer: NodeJS.Timeout | null = null;
@@ -110,6 +111,7 @@ export class HASlave {
     this.running = false;
     if (this.tickTimer) clearInterval(this.tickTimer);
     this.session?.end();
+    this.connecting?.destroy();
     this.wakeSleep?.();
     await this.loopDone;
   }
@@ -156,21 +158,24 @@ export class HASlave {
     }
     return new Promise((resolve) => {
       const socket = net.connect({ host, port, timeout: this.connectTimeoutMs });
+      this.connecting = socket;
       const settle = (error: string | null): void => {
-        socket.removeAllListeners('connect').removeAllListeners('timeout').removeAllListeners('error');
+        this.connecting = null;
+        socket.removeAllListeners('connect').removeAllListeners('timeout').removeAllListeners('error').removeAllListeners('close');
         socket.setTimeout(0);
         if (error) {
-          this.fail(`cannot connect to master HA ${address}: ${error}`);
+          if (this.running) this.fail(`cannot connect to master HA ${address}: ${error}`, 'warn');
           socket.destroy();
           resolve(null);
         } else {
-          socket.on('error', (e) => this.fail(`HA connection to ${address}: ${errorMessage(e)}`));
+          socket.on('error', (e) => this.fail(`HA connection to ${address}: ${errorMessage(e)}`, 'warn'));
           resolve(socket);
         }
       };
       socket.once('connect', () => settle(null));
       socket.once('timeout', () => settle(`no answer in ${this.connectTimeoutMs} ms`));
       socket.once('error', (error) => settle(errorMessage(error)));
+      socket.once('close', () => settle('connection closed'));
     });
   }
 
@@ -263,6 +268,12 @@ export class HASlave {
       this.drop(session, `nothing read from the master for ${now - session.lastReadMs} ms (haHousekeepingInterval ${this.housekeepingMs})`);
       return;
     }
+    const wanted = this.settings.masterHaAddress();
+    if (wanted && wanted !== session.address) {
+      this.log.info({ from: session.address, to: wanted }, 'master HA address changed; reconnecting');
+      session.end();
+      return;
+    }
     if (now - session.lastWriteMs >= this.heartbeatMs) this.report(session, true);
   }
 
@@ -271,9 +282,9 @@ export class HASlave {
     session.end();
   }
 
-  private fail(reason: string): void {
+  private fail(reason: string, level: 'error' | 'warn' = 'error'): void {
     this.lastError = reason;
-    this.log.error({ master: this.masterAddress }, reason);
+    this.log[level]({ master: this.masterAddress }, reason);
   }
 
   private sleep(ms: number): Promise<void> {

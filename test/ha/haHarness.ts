@@ -172,7 +172,9 @@ export class Pair {
   haMaster!: HAMaster;
   haSlave!: HASlave;
   proxy: TcpProxy | null = null;
+  /** The port the slave is told to use (the proxy's when there is one); read on every connect. */
   haPort = 0;
+  masterHaPort = 0;
   slaveDir = '';
   masterDir = '';
   private slaveStarted = false;
@@ -191,7 +193,7 @@ export class Pair {
     this.master = await MessageStore.open(storeConfig(this.masterDir, o.masterRole, o.masterFlush, o.store), this.fsyncs.io);
     this.fsyncs.store = this.master;
     this.haMaster = new HAMaster(this.master, { haListenPort: 0, slaveAckTimeoutMs: 3000, slaveAckDeadlineSource: 'slaveTimeout', ...o.master });
-    this.haPort = await this.haMaster.start();
+    this.haPort = this.masterHaPort = await this.haMaster.start();
     if (o.proxy) {
       this.proxy = new TcpProxy(this.haPort);
       this.haPort = await this.proxy.start();

@@ -148,3 +148,20 @@ test('a frame at another offset than the local end is refused: "slave log diverg
     fs.rmSync(slaveDir, { recursive: true, force: true });
   }
 });
+
+test('when the master HA address changes (e.g. learned anew from the name server) the slave reconnects there', async () => {
+  const pair = await Pair.open({ masterFlush: 'ASYNC_FLUSH', masterRole: 'SYNC_MASTER', slaveFlush: 'ASYNC_FLUSH', proxy: true, slave: { reconnectMinMs: 20 } });
+  try {
+    await waitFor(() => pair.haSlave.status().connected, 5000, 'the slave to connect through the proxy');
+    await putMany(pair.master, 20, 300, 0);
+    pair.haPort = pair.masterHaPort; // the address function now answers the master's own port
+    pair.proxy?.pause(); // the old path is dead from here on
+    await waitFor(() => pair.haSlave.status().masterAddress === `127.0.0.1:${pair.masterHaPort}` && pair.haSlave.status().connected, 5000, 'the slave to reconnect');
+    assert.equal(pair.haSlave.status().connects, 2);
+    await putMany(pair.master, 20, 300, 20);
+    await pair.caughtUp();
+    assertSameLog(pair, 0);
+  } finally {
+    await pair.close();
+  }
+});
