@@ -81,11 +81,17 @@ export class HAMaster implements ReplicationGate, HAConnectionHost {
     const server = net.createServer((socket) => this.accept(socket));
     this.server = server;
     const { host, haListenPort } = this.settings;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (error) => reject(new FlushbenchError('HA_LISTEN_FAILED',
-        `cannot listen for slaves on ${host}:${haListenPort}: ${errorMessage(error)}; set listenPort so that listenPort+1 is free`, { cause: error })));
-      server.listen(haListenPort, host, () => resolve());
-    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(haListenPort, host, () => resolve());
+      });
+    } catch (error) {
+      this.state = 'closed';
+      this.server = null;
+      throw new FlushbenchError('HA_LISTEN_FAILED',
+        `cannot listen for slaves on ${host}:${haListenPort}: ${errorMessage(error)}; set listenPort so that listenPort+1 is free`, { cause: error });
+    }
     server.on('error', (error) => this.log.error({ err: errorMessage(error) }, 'HA server error'));
     this.store.commitLog.commitListeners.push(this.commitListener);
     this.store.setReplicationGate(this);

@@ -136,8 +136,12 @@ export class HASlave {
       if (address) {
         const socket = await this.connect(address);
         if (socket && this.running) {
-          backoffMs = this.reconnectMinMs;
-          await this.runSession(new Session(socket, address));
+          const session = new Session(socket, address);
+          const startedMs = Date.now();
+          await this.runSession(session);
+          // A connection that replicated something (or lived a while) was healthy: retry soon.
+          // One refused at once keeps backing off, like RocketMQ's 5 s retry.
+          if (session.framesApplied > 0 || Date.now() - startedMs >= this.reconnectMaxMs) backoffMs = this.reconnectMinMs;
         } else {
           socket?.destroy();
         }

@@ -1,9 +1,15 @@
-// Wire-level pieces: frame parser under random splits, the master's ack reader, and the
-// GroupTransferService FIFO.
+// Wire-level pieces: frame parser under random splits, the master's ack reader, the
+// GroupTransferService FIFO, and HAMaster start-up errors.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import net from 'node:net';
 import { test } from 'node:test';
+import { FlushbenchError } from '../../broker/errors.js';
+import { HAMaster } from '../../broker/ha/haMaster.js';
+import { MessageStore } from '../../broker/store/messageStore.js';
 import { GroupTransferService } from '../../broker/ha/groupTransfer.js';
 import { encodeAck, encodeFrameHeader, HAFrameParser, readOffset, SlaveAckReader } from '../../broker/ha/haProtocol.js';
+import { message, storeConfig, tempDir } from './haHarness.js';
 
 /** Deterministic PRNG (mulberry32) so a failure can be replayed. */
 function random(seed: number): () => number {
@@ -115,4 +121,24 @@ test('group transfer settles the acked prefix in order and times out the rest at
   const pending = transfer.waitForSlave(1000);
   transfer.close();
   assert.equal(await pending, 'FLUSH_SLAVE_TIMEOUT');
+});
+
+test('HAMaster.start() on a port in use fails with HA_LISTEN_FAILED and leaves the store without a gate', async () => {
+  const dir = tempDir('listen');
+  const store = await MessageStore.open(storeConfig(dir, 'SYNC_MASTER', 'ASYNC_FLUSH'));
+  const first = new HAMaster(store, { haListenPort: 0 });
+  try {
+    const port = await first.start();
+    await first.close();
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(port, '127.0.0.1', resolve));
+    const second = new HAMaster(store, { haListenPort: port });
+    await assert.rejects(second.start(), (error: unknown) => error instanceof FlushbenchError && error.code === 'HA_LISTEN_FAILED');
+    await second.close();
+    await new Promise<void>((resolve) => blocker.close(() => resolve()));
+    assert.equal((await store.putMessage(message('T', 0, 10, 0))).status, 'SLAVE_NOT_AVAILABLE');
+  } finally {
+    await store.shutdown();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
