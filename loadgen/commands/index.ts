@@ -1,9 +1,12 @@
 // One line per subcommand; each module exports `register(program)`.
 import type { Command } from 'commander';
+import { register as broker } from './broker.js';
+import { register as namesrv } from './namesrv.js';
+import { register as topic } from './topic.js';
 
 type Register = (program: Command) => void;
 
-const registrations: Register[] = [];
+const registrations: Register[] = [broker, namesrv, topic];
 
 export function registerCommands(program: Command): void {
   for (const register of registrations) register(program);

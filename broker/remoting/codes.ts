@@ -1,0 +1,70 @@
+// RocketMQ 4.x request/response codes (RequestCode.java, ResponseCode.java, RemotingSysResponseCode.java).
+
+export const RequestCode = {
+  SEND_MESSAGE: 10,
+  PULL_MESSAGE: 11,
+  QUERY_MESSAGE: 12,
+  QUERY_CONSUMER_OFFSET: 14,
+  UPDATE_CONSUMER_OFFSET: 15,
+  UPDATE_AND_CREATE_TOPIC: 17,
+  GET_ALL_TOPIC_CONFIG: 21,
+  GET_BROKER_RUNTIME_INFO: 28,
+  SEARCH_OFFSET_BY_TIMESTAMP: 29,
+  GET_MAX_OFFSET: 30,
+  GET_MIN_OFFSET: 31,
+  VIEW_MESSAGE_BY_ID: 33,
+  HEART_BEAT: 34,
+  UNREGISTER_CLIENT: 35,
+  CONSUMER_SEND_MSG_BACK: 36,
+  GET_CONSUMER_LIST_BY_GROUP: 38,
+  CHECK_TRANSACTION_STATE: 39,
+  NOTIFY_CONSUMER_IDS_CHANGED: 40,
+  LOCK_BATCH_MQ: 41,
+  UNLOCK_BATCH_MQ: 42,
+  GET_KV_CONFIG: 101,
+  REGISTER_BROKER: 103,
+  UNREGISTER_BROKER: 104,
+  GET_ROUTEINFO_BY_TOPIC: 105,
+  GET_BROKER_CLUSTER_INFO: 106,
+  GET_KV_CONFIG_BY_VALUE: 201,
+  GET_ALL_TOPIC_LIST_FROM_NAMESERVER: 206,
+  GET_CONSUMER_RUNNING_INFO: 307,
+  SEND_MESSAGE_V2: 310,
+  SEND_BATCH_MESSAGE: 320,
+} as const;
+
+export const ResponseCode = {
+  SUCCESS: 0,
+  SYSTEM_ERROR: 1,
+  SYSTEM_BUSY: 2,
+  REQUEST_CODE_NOT_SUPPORTED: 3,
+  TRANSACTION_FAILED: 4,
+  FLUSH_DISK_TIMEOUT: 10,
+  SLAVE_NOT_AVAILABLE: 11,
+  FLUSH_SLAVE_TIMEOUT: 12,
+  MESSAGE_ILLEGAL: 13,
+  SERVICE_NOT_AVAILABLE: 14,
+  VERSION_NOT_SUPPORTED: 15,
+  NO_PERMISSION: 16,
+  TOPIC_NOT_EXIST: 17,
+  TOPIC_EXIST_ALREADY: 18,
+  PULL_NOT_FOUND: 19,
+  PULL_RETRY_IMMEDIATELY: 20,
+  PULL_OFFSET_MOVED: 21,
+  QUERY_NOT_FOUND: 22,
+} as const;
+
+export const LanguageCode = ['JAVA', 'CPP', 'DOTNET', 'PYTHON', 'DELPHI', 'ERLANG', 'RUBY', 'OTHER', 'HTTP', 'GO', 'PHP', 'OMS'] as const;
+export type LanguageName = (typeof LanguageCode)[number];
+
+export function languageName(code: number): LanguageName {
+  return LanguageCode[code] ?? 'OTHER';
+}
+
+export function languageNumber(name: string): number {
+  const index = (LanguageCode as readonly string[]).indexOf(name);
+  return index < 0 ? 7 : index;
+}
+
+export const SerializeType = { JSON: 0, ROCKETMQ: 1 } as const;
+export type SerializeTypeValue = (typeof SerializeType)[keyof typeof SerializeType];

@@ -1,0 +1,153 @@
+// One TCP connection speaking RemotingCommand frames, used by both server and client:
+// frames decoded incrementally, outgoing frames written in per-tick batches (cork/uncork →
+// one writev for many responses), reading paused while the peer does not drain our writes,
+// and requests we send matched to responses by opaque with a deadline.
+import type net from 'node:net';
+import { FlushbenchError } from '../errors.js';
+import { childLogger } from '../logger.js';
+import { encodeFrame, FrameDecoder } from './frameCodec.js';
+import { isResponse, markOneway, type RemotingCommand } from './remotingCommand.js';
+
+const log = childLogger('remoting');
+/** Stop reading from a peer once this much of our output waits in its socket. */
+const WRITE_HIGH_WATER_BYTES = 8 * 1024 * 1024;
+const SWEEP_INTERVAL_MS = 20;
+
+interface Pending {
+  resolve: (response: RemotingCommand) => void;
+  reject: (error: Error) => void;
+  deadlineMs: number;
+}
+
+let nextConnectionId = 1;
+
+export class RemotingConnection {
+  readonly id: string;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  private readonly decoder = new FrameDecoder();
+  private outbox: Buffer[] = [];
+  private flushScheduled = false;
+  private readonly pending = new Map<number, Pending>();
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private readonly closeListeners: Array<(reason: string) => void> = [];
+  private closed = false;
+  closeReason = '';
+
+  constructor(
+    readonly socket: net.Socket,
+    /** Called for every incoming request (not for responses to our own requests). */
+    private readonly onRequest: (request: RemotingCommand, connection: RemotingConnection) => void,
+  ) {
+    this.id = `c${nextConnectionId++}`;
+    this.remoteAddress = (socket.remoteAddress ?? '0.0.0.0').replace(/^::ffff:/, '');
+    this.remotePort = socket.remotePort ?? 0;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => socket.resume());
+    socket.on('error', (error) => this.close(`socket error: ${error.message}`));
+    socket.on('close', () => this.close(this.closeReason || 'peer closed the connection'));
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  private onData(chunk: Buffer): void {
+    try {
+      this.decoder.push(chunk, (command) => {
+        if (isResponse(command)) this.settle(command);
+        else this.onRequest(command, this);
+      });
+    } catch (error) {
+      log.warn({ connection: this.id, peer: `${this.remoteAddress}:${this.remotePort}`, err: (error as Error).message }, 'closing connection: bad frame');
+      this.close(`bad frame: ${(error as Error).message}`);
+    }
+  }
+
+  private settle(response: RemotingCommand): void {
+    const waiting = this.pending.get(response.opaque);
+    if (!waiting) return; // late answer to a request that already timed out
+    this.pending.delete(response.opaque);
+    waiting.resolve(response);
+  }
+
+  /** Queues a frame; all frames queued in one event-loop turn go out in one write. */
+  send(command: RemotingCommand): void {
+    if (this.closed) return;
+    this.outbox.push(encodeFrame(command));
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.closed || this.outbox.length === 0) return;
+    const frames = this.outbox;
+    this.outbox = [];
+    this.socket.cork();
+    for (const frame of frames) this.socket.write(frame);
+    this.socket.uncork();
+    if (this.socket.writableLength > WRITE_HIGH_WATER_BYTES) this.socket.pause();
+  }
+
+  sendOneway(request: RemotingCommand): void {
+    this.send(markOneway(request));
+  }
+
+  /** Sends a request and resolves with the response, or rejects with code TIMEOUT / CONNECTION_CLOSED. */
+  invoke(request: RemotingCommand, timeoutMs: number): Promise<RemotingCommand> {
+    if (this.closed) return Promise.reject(new FlushbenchError('CONNECTION_CLOSED', `connection to ${this.remoteAddress}:${this.remotePort} is closed`));
+    return new Promise((resolve, reject) => {
+      this.pending.set(request.opaque, { resolve, reject, deadlineMs: Date.now() + timeoutMs });
+      if (!this.sweepTimer) {
+        this.sweepTimer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
+        this.sweepTimer.unref();
+      }
+      this.send(request);
+    });
+  }
+
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const [opaque, waiting] of this.pending) {
+      if (waiting.deadlineMs > now) continue;
+      this.pending.delete(opaque);
+      waiting.reject(new FlushbenchError('TIMEOUT', `no response from ${this.remoteAddress}:${this.remotePort} within the timeout (opaque ${opaque})`));
+    }
+    if (this.pending.size === 0 && this.sweepTimer) {
+      clearInterval(this.sweepTimer);
+      this.sweepTimer = null;
+    }
+  }
+
+  onClose(listener: (reason: string) => void): void {
+    if (this.closed) listener(this.closeReason);
+    else this.closeListeners.push(listener);
+  }
+
+  close(reason = 'closed locally'): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.closeReason = reason;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = null;
+    const error = new FlushbenchError('CONNECTION_CLOSED', `connection to ${this.remoteAddress}:${this.remotePort} closed: ${reason}`);
+    for (const waiting of this.pending.values()) waiting.reject(error);
+    this.pending.clear();
+    if (this.outbox.length && !this.socket.destroyed) {
+      for (const frame of this.outbox) this.socket.write(frame);
+      this.outbox = [];
+      this.socket.end();
+    } else {
+      this.socket.destroy();
+    }
+    for (const listener of this.closeListeners) listener(reason);
+  }
+}

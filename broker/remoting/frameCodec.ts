@@ -1,0 +1,201 @@
+// RemotingCommand frames (RemotingCommand.encode / NettyDecoder), wire layout in README.md:
+//   int32 length (= 4 + headerLength + bodyLength) | int32 mark (serializeType << 24 | headerLength) | header | body
+// Header in JSON (fastjson's field order) or in RocketMQ's compact binary form.
+import { FlushbenchError } from '../errors.js';
+import { languageName, languageNumber, SerializeType, type SerializeTypeValue } from './codes.js';
+import type { RemotingCommand } from './remotingCommand.js';
+
+/** NettyDecoder's frame limit (com.rocketmq.remoting.frameMaxLength). */
+export const FRAME_MAX_BYTES = 16_777_216;
+
+export class FrameError extends FlushbenchError {}
+
+interface JsonHeader {
+  code?: unknown;
+  extFields?: unknown;
+  flag?: unknown;
+  language?: unknown;
+  opaque?: unknown;
+  remark?: unknown;
+  version?: unknown;
+}
+
+function encodeJsonHeader(command: RemotingCommand): Buffer {
+  // fastjson sorts fields by name; serializeTypeCurrentRPC is what Java emits for JSON.
+  const header: Record<string, unknown> = { code: command.code };
+  if (command.extFields) header.extFields = command.extFields;
+  header.flag = command.flag;
+  header.language = command.language;
+  header.opaque = command.opaque;
+  if (command.remark != null) header.remark = command.remark;
+  header.serializeTypeCurrentRPC = 'JSON';
+  header.version = command.version;
+  return Buffer.from(JSON.stringify(header), 'utf8');
+}
+
+function encodeBinaryHeader(command: RemotingCommand): Buffer {
+  const remark = command.remark != null ? Buffer.from(command.remark, 'utf8') : null;
+  const entries: Array<[Buffer, Buffer]> = [];
+  let extBytes = 0;
+  for (const [key, value] of Object.entries(command.extFields ?? {})) {
+    if (value == null) continue;
+    const k = Buffer.from(key, 'utf8');
+    const v = Buffer.from(String(value), 'utf8');
+    entries.push([k, v]);
+    extBytes += 2 + k.length + 4 + v.length;
+  }
+  const out = Buffer.allocUnsafe(17 + (remark?.length ?? 0) + 4 + extBytes);
+  let p = out.writeInt16BE(command.code, 0);
+  p = out.writeInt8(languageNumber(command.language), p);
+  p = out.writeInt16BE(command.version, p);
+  p = out.writeInt32BE(command.opaque, p);
+  p = out.writeInt32BE(command.flag, p);
+  p = out.writeInt32BE(remark?.length ?? 0, p);
+  if (remark) p += remark.copy(out, p);
+  p = out.writeInt32BE(extBytes, p);
+  for (const [k, v] of entries) {
+    p = out.writeInt16BE(k.length, p);
+    p += k.copy(out, p);
+    p = out.writeInt32BE(v.length, p);
+    p += v.copy(out, p);
+  }
+  return out;
+}
+
+/** Encodes one command as a complete frame (one allocation for prefix + header + body). */
+export function encodeFrame(command: RemotingCommand): Buffer {
+  const header = command.serializeType === SerializeType.ROCKETMQ ? encodeBinaryHeader(command) : encodeJsonHeader(command);
+  const bodyLength = command.body?.length ?? 0;
+  const frame = Buffer.allocUnsafe(8 + header.length + bodyLength);
+  frame.writeInt32BE(4 + header.length + bodyLength, 0);
+  frame.writeInt32BE(((command.serializeType & 0xff) << 24) | header.length, 4);
+  header.copy(frame, 8);
+  if (command.body) command.body.copy(frame, 8 + header.length);
+  return frame;
+}
+
+function decodeJsonHeader(bytes: Buffer): Omit<RemotingCommand, 'body' | 'serializeType'> {
+  let parsed: JsonHeader;
+  try {
+    parsed = JSON.parse(bytes.toString('utf8')) as JsonHeader;
+  } catch {
+    throw new FrameError('BAD_HEADER', 'the JSON header does not parse');
+  }
+  if (typeof parsed !== 'object' || parsed === null || typeof parsed.code !== 'number') throw new FrameError('BAD_HEADER', 'the JSON header has no numeric code');
+  const extFields: Record<string, string> = {};
+  if (parsed.extFields != null) {
+    if (typeof parsed.extFields !== 'object') throw new FrameError('BAD_HEADER', 'extFields is not an object');
+    for (const [key, value] of Object.entries(parsed.extFields as Record<string, unknown>)) if (value != null) extFields[key] = String(value);
+  }
+  const language = typeof parsed.language === 'number' ? languageName(parsed.language) : String(parsed.language ?? 'JAVA');
+  return {
+    code: parsed.code,
+    language,
+    version: Number(parsed.version ?? 0) | 0,
+    opaque: Number(parsed.opaque ?? 0) | 0,
+    flag: Number(parsed.flag ?? 0) | 0,
+    remark: typeof parsed.remark === 'string' ? parsed.remark : undefined,
+    extFields: parsed.extFields != null ? extFields : undefined,
+  };
+}
+
+function decodeBinaryHeader(bytes: Buffer): Omit<RemotingCommand, 'body' | 'serializeType'> {
+  const need = (at: number, n: number) => {
+    if (at + n > bytes.length) throw new FrameError('BAD_HEADER', 'the binary header is truncated');
+  };
+  need(0, 17);
+  const code = bytes.readInt16BE(0);
+  const language = languageName(bytes.readInt8(2));
+  const version = bytes.readInt16BE(3);
+  const opaque = bytes.readInt32BE(5);
+  const flag = bytes.readInt32BE(9);
+  const remarkLength = bytes.readInt32BE(13);
+  let p = 17;
+  if (remarkLength < 0) throw new FrameError('BAD_HEADER', 'negative remark length');
+  need(p, remarkLength);
+  const remark = remarkLength > 0 ? bytes.toString('utf8', p, p + remarkLength) : undefined;
+  p += remarkLength;
+  need(p, 4);
+  const extLength = bytes.readInt32BE(p);
+  p += 4;
+  if (extLength < 0) throw new FrameError('BAD_HEADER', 'negative extFields length');
+  need(p, extLength);
+  const end = p + extLength;
+  let extFields: Record<string, string> | undefined;
+  if (extLength > 0) {
+    extFields = {};
+    while (p < end) {
+      if (p + 2 > end) throw new FrameError('BAD_HEADER', 'extFields entry truncated');
+      const keyLength = bytes.readInt16BE(p);
+      p += 2;
+      if (keyLength < 0 || p + keyLength + 4 > end) throw new FrameError('BAD_HEADER', 'extFields key out of range');
+      const key = bytes.toString('utf8', p, p + keyLength);
+      p += keyLength;
+      const valueLength = bytes.readInt32BE(p);
+      p += 4;
+      if (valueLength < 0 || p + valueLength > end) throw new FrameError('BAD_HEADER', 'extFields value out of range');
+      extFields[key] = bytes.toString('utf8', p, p + valueLength);
+      p += valueLength;
+    }
+  }
+  return { code, language, version, opaque, flag, remark, extFields };
+}
+
+/** Decodes one frame without its 4-byte length prefix. Throws FrameError on malformed input. */
+export function decodeFrameContent(content: Buffer): RemotingCommand {
+  if (content.length < 4) throw new FrameError('BAD_FRAME', 'frame shorter than its mark');
+  const mark = content.readInt32BE(0);
+  const serializeType = (mark >>> 24) & 0xff;
+  const headerLength = mark & 0xffffff;
+  if (serializeType !== SerializeType.JSON && serializeType !== SerializeType.ROCKETMQ) {
+    throw new FrameError('BAD_SERIALIZE_TYPE', `unknown serialize type ${serializeType}`);
+  }
+  if (4 + headerLength > content.length) throw new FrameError('BAD_FRAME', `header length ${headerLength} exceeds the frame`);
+  const headerBytes = content.subarray(4, 4 + headerLength);
+  const header = serializeType === SerializeType.JSON ? decodeJsonHeader(headerBytes) : decodeBinaryHeader(headerBytes);
+  const body = content.length > 4 + headerLength ? content.subarray(4 + headerLength) : undefined;
+  return { ...header, body, serializeType: serializeType as SerializeTypeValue };
+}
+
+/**
+ * Incremental decoder for a byte stream: push chunks, get complete commands. A frame whose
+ * length is negative, below 4 or above the limit throws FrameError (the caller closes).
+ */
+export class FrameDecoder {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+
+  constructor(private readonly maxFrameBytes = FRAME_MAX_BYTES) {}
+
+  get bufferedBytes(): number {
+    return this.buffered;
+  }
+
+  push(chunk: Buffer, onCommand: (command: RemotingCommand) => void): void {
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    for (;;) {
+      if (this.buffered < 4) return;
+      const head = this.chunks[0].length >= 4 ? this.chunks[0] : this.compact();
+      const length = head.readInt32BE(0);
+      if (length < 4 || length > this.maxFrameBytes) {
+        this.chunks = [];
+        this.buffered = 0;
+        throw new FrameError('FRAME_TOO_LARGE', `frame length ${length} is outside 4..${this.maxFrameBytes}`);
+      }
+      if (this.buffered < 4 + length) return;
+      const first = this.chunks[0].length >= 4 + length ? this.chunks[0] : this.compact();
+      const content = first.subarray(4, 4 + length);
+      if (first.length === 4 + length) this.chunks.shift();
+      else this.chunks[0] = first.subarray(4 + length);
+      this.buffered -= 4 + length;
+      onCommand(decodeFrameContent(content));
+    }
+  }
+
+  private compact(): Buffer {
+    const whole = Buffer.concat(this.chunks, this.buffered);
+    this.chunks = [whole];
+    return whole;
+  }
+}

@@ -1,0 +1,45 @@
+// RemotingCommand: the unit of every request and response on RocketMQ's remoting protocol.
+import { SerializeType, type SerializeTypeValue } from './codes.js';
+
+export const FLAG_RESPONSE = 1;
+export const FLAG_ONEWAY = 2;
+/** MQVersion.CURRENT_VERSION of the Java client 4.9.4 (enum ordinal); ≥ 401 asks for standard JSON. */
+export const CLIENT_VERSION_4_9_4 = 401;
+
+export interface RemotingCommand {
+  code: number;
+  /** LanguageCode name, e.g. "JAVA". */
+  language: string;
+  version: number;
+  opaque: number;
+  flag: number;
+  remark?: string;
+  extFields?: Record<string, string>;
+  body?: Buffer;
+  serializeType: SerializeTypeValue;
+}
+
+let nextOpaque = 1;
+
+export function createRequest(code: number, extFields?: Record<string, string>, body?: Buffer, serializeType: SerializeTypeValue = SerializeType.JSON): RemotingCommand {
+  nextOpaque = (nextOpaque + 1) | 0;
+  return { code, language: 'JAVA', version: CLIENT_VERSION_4_9_4, opaque: nextOpaque, flag: 0, extFields, body, serializeType };
+}
+
+/** A response to `request`: same opaque and serialize type, response flag set. */
+export function createResponse(request: RemotingCommand, code: number, remark?: string, extFields?: Record<string, string>, body?: Buffer): RemotingCommand {
+  return { code, language: 'JAVA', version: request.version, opaque: request.opaque, flag: FLAG_RESPONSE, remark, extFields, body, serializeType: request.serializeType };
+}
+
+export function isResponse(command: RemotingCommand): boolean {
+  return (command.flag & FLAG_RESPONSE) !== 0;
+}
+
+export function isOneway(command: RemotingCommand): boolean {
+  return (command.flag & FLAG_ONEWAY) !== 0;
+}
+
+export function markOneway(command: RemotingCommand): RemotingCommand {
+  command.flag |= FLAG_ONEWAY;
+  return command;
+}

@@ -1,0 +1,65 @@
+// Admin requests: UPDATE_AND_CREATE_TOPIC (what `mqadmin updateTopic` sends),
+// GET_ALL_TOPIC_CONFIG, GET_BROKER_RUNTIME_INFO (KVTable with flush counters).
+import { ResponseCode } from '../remoting/codes.js';
+import { createResponse, type RemotingCommand } from '../remoting/remotingCommand.js';
+import type { MessageStore } from '../store/messageStore.js';
+import { diskRatio, type BrokerMetrics } from './brokerMetrics.js';
+import { topicConfig, topicNameProblem, DEFAULT_TOPIC, type TopicConfigManager } from './topicConfigManager.js';
+
+export interface AdminDeps {
+  store: MessageStore;
+  topics: TopicConfigManager;
+  metrics: BrokerMetrics;
+  runtimeExtras: () => Record<string, string>;
+}
+
+export class AdminProcessors {
+  constructor(private readonly deps: AdminDeps) {}
+
+  createTopic(request: RemotingCommand): RemotingCommand {
+    const f = request.extFields ?? {};
+    const topic = f.topic ?? '';
+    const problem = topicNameProblem(topic);
+    if (problem) return createResponse(request, ResponseCode.SYSTEM_ERROR, problem);
+    if (topic === DEFAULT_TOPIC) return createResponse(request, ResponseCode.SYSTEM_ERROR, `The topic[${topic}] is conflict with system reserved words.`);
+    const readQueueNums = Number(f.readQueueNums ?? 8);
+    const writeQueueNums = Number(f.writeQueueNums ?? 8);
+    const perm = Number(f.perm ?? 6);
+    if (![readQueueNums, writeQueueNums, perm].every((n) => Number.isInteger(n) && n >= 0) || readQueueNums > 1024 || writeQueueNums > 1024) {
+      return createResponse(request, ResponseCode.SYSTEM_ERROR, 'readQueueNums/writeQueueNums must be integers 0..1024 and perm a non-negative integer');
+    }
+    const config = topicConfig(topic, readQueueNums, writeQueueNums, perm);
+    config.topicFilterType = f.topicFilterType === 'MULTI_TAG' ? 'MULTI_TAG' : 'SINGLE_TAG';
+    config.topicSysFlag = Number(f.topicSysFlag ?? 0) || 0;
+    config.order = f.order === 'true';
+    this.deps.topics.upsert(config);
+    return createResponse(request, ResponseCode.SUCCESS);
+  }
+
+  allTopicConfig(request: RemotingCommand): RemotingCommand {
+    const body = JSON.stringify({ topicConfigTable: this.deps.topics.table(), dataVersion: this.deps.topics.dataVersion });
+    return createResponse(request, ResponseCode.SUCCESS, undefined, undefined, Buffer.from(body));
+  }
+
+  runtimeInfo(request: RemotingCommand): RemotingCommand {
+    const stats = this.deps.store.stats();
+    const table: Record<string, string> = {
+      brokerVersionDesc: 'flushbench (RocketMQ 4.9.x compatible)',
+      msgPutTotalTodayNow: String(this.deps.metrics.messagesIn),
+      msgGetTotalTodayNow: String(this.deps.metrics.messagesOut),
+      commitLogMinOffset: String(this.deps.store.commitLog.minOffset),
+      commitLogMaxOffset: String(stats.committedOffset),
+      commitLogDiskRatio: String(diskRatio(this.deps.store.config.storePathCommitLog)),
+      flushBehindBytes: String(stats.flushBehindBytes),
+      commitBehindBytes: String(stats.commitBehindBytes),
+      flushedOffset: String(stats.flushedOffset),
+      fsyncCount: String(stats.fsyncCount),
+      messagesPerFsync: stats.messagesPerFsync.toFixed(2),
+      flushFailedTimes: String(stats.flushFailedTimes),
+      writeFailures: String(stats.writeFailures),
+      transientStorePoolActive: String(stats.transientStorePoolActive),
+      ...this.deps.runtimeExtras(),
+    };
+    return createResponse(request, ResponseCode.SUCCESS, undefined, undefined, Buffer.from(JSON.stringify({ table })));
+  }
+}

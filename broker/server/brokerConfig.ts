@@ -1,0 +1,225 @@
+// broker.properties → BrokerConfig. RocketMQ's key names and 4.9.x defaults (users paste
+// their files); command-line `--key=value` overrides win. Unknown keys warn, bad values fail
+// with the key, the value and what is allowed.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parse as parseProperties } from 'dot-properties';
+import { FlushbenchError } from '../errors.js';
+import { type BrokerRole, defaultStoreConfig, type FlushDiskType, type StoreConfig } from '../store/storeConfig.js';
+
+export interface BrokerConfig {
+  brokerClusterName: string;
+  brokerName: string;
+  brokerId: number;
+  namesrvAddr: string;
+  listenPort: number;
+  /** Address to bind; flushbench binds loopback unless told otherwise. */
+  listenHost: string;
+  brokerIP1: string;
+  brokerIP2: string;
+  haListenPort: number;
+  haSendHeartbeatInterval: number;
+  haHousekeepingInterval: number;
+  haTransferBatchSize: number;
+  haMasterAddress: string;
+  slaveReadEnable: boolean;
+  accessMessageInMemoryMaxRatio: number;
+  longPollingEnable: boolean;
+  shortPollingTimeMills: number;
+  autoCreateTopicEnable: boolean;
+  autoCreateSubscriptionGroup: boolean;
+  defaultTopicQueueNums: number;
+  registerNameServerPeriod: number;
+  brokerPermission: number;
+  /** 'slaveTimeout' (RocketMQ ≥ 4.9.3) or 'syncFlushTimeout' (≤ 4.9.2): the SYNC_MASTER deadline. */
+  slaveAckDeadlineSource: 'slaveTimeout' | 'syncFlushTimeout';
+  slaveAckDeadlineMs: number;
+  /** 'modern' (≥ 4.5.2: mappedFileSizeCommitLog) or 'legacy' (≤ 4.5.1: mapedFileSizeCommitLog). */
+  rocketmqVersionCompat: 'modern' | 'legacy';
+  /** Which segment-size key took effect, for reports. */
+  segmentSizeKey: string;
+  metricsPort: number;
+  metricsHost: string;
+  ackWithoutStore: boolean;
+  store: StoreConfig;
+  warnings: string[];
+  effectiveSettings(): Record<string, string>;
+}
+
+type Kind = 'int' | 'bool' | 'string' | readonly string[];
+
+/** Every key we read, with its type; store keys map into StoreConfig. */
+const BROKER_KEYS: Record<string, Kind> = {
+  brokerClusterName: 'string', brokerName: 'string', brokerId: 'int', namesrvAddr: 'string', listenPort: 'int', listenHost: 'string',
+  brokerIP1: 'string', brokerIP2: 'string', haListenPort: 'int', haSendHeartbeatInterval: 'int', haHousekeepingInterval: 'int',
+  haTransferBatchSize: 'int', haMasterAddress: 'string', slaveReadEnable: 'bool', accessMessageInMemoryMaxRatio: 'int',
+  longPollingEnable: 'bool', shortPollingTimeMills: 'int', autoCreateTopicEnable: 'bool', autoCreateSubscriptionGroup: 'bool',
+  defaultTopicQueueNums: 'int', registerNameServerPeriod: 'int', brokerPermission: 'int',
+  slaveAckDeadlineSource: ['slaveTimeout', 'syncFlushTimeout'], rocketmqVersionCompat: ['modern', 'legacy'],
+  metricsPort: 'int', metricsHost: 'string', ackWithoutStore: 'bool',
+};
+
+const STORE_KEYS: Record<string, Kind> = {
+  storePathRootDir: 'string', storePathCommitLog: 'string', mappedFileSizeCommitLog: 'int', mapedFileSizeCommitLog: 'int',
+  mappedFileSizeConsumeQueue: 'int', mapedFileSizeConsumeQueue: 'int', maxMessageSize: 'int',
+  flushDiskType: ['ASYNC_FLUSH', 'SYNC_FLUSH'], brokerRole: ['ASYNC_MASTER', 'SYNC_MASTER', 'SLAVE'],
+  flushIntervalCommitLog: 'int', flushCommitLogLeastPages: 'int', flushCommitLogThoroughInterval: 'int', flushCommitLogTimed: 'bool',
+  commitIntervalCommitLog: 'int', commitCommitLogLeastPages: 'int', commitCommitLogThoroughInterval: 'int',
+  transientStorePoolEnable: 'bool', transientStorePoolSize: 'int', syncFlushTimeout: 'int', flushIntervalConsumeQueue: 'int',
+  flushConsumeQueueLeastPages: 'int', flushConsumeQueueThoroughInterval: 'int', checkCRCOnRecover: 'bool', slaveTimeout: 'int',
+  haSlaveFallbehindMax: 'int',
+};
+
+/** Keys RocketMQ knows that this broker accepts but does not act on (no warning, noted in settings). */
+const KNOWN_IGNORED = new Set([
+  'deleteWhen', 'fileReservedTime', 'diskMaxUsedSpaceRatio', 'sendMessageThreadPoolNums', 'pullMessageThreadPoolNums',
+  'useReentrantLockWhenPutMessage', 'osPageCacheBusyTimeOutMills', 'waitTimeMillsInSendQueue', 'brokerFastFailureEnable',
+  'sendThreadPoolQueueCapacity', 'transferMsgByHeap', 'maxTransferBytesOnMessageInMemory', 'maxTransferCountOnMessageInMemory',
+  'maxTransferBytesOnMessageInDisk', 'maxTransferCountOnMessageInDisk', 'traceTopicEnable', 'aclEnable', 'enablePropertyFilter',
+  'warmMapedFileEnable', 'flushLeastPagesWhenWarmMapedFile', 'messageDelayLevel', 'fetchNamesrvAddrByAddressServer',
+]);
+
+function convert(key: string, raw: string, kind: Kind): string | number | boolean {
+  const value = raw.trim();
+  if (kind === 'string') return value;
+  if (kind === 'int') {
+    if (!/^-?\d+$/.test(value)) throw new FlushbenchError('BAD_CONFIG', `${key}=${raw} is not an integer`);
+    return Number(value);
+  }
+  if (kind === 'bool') {
+    if (value !== 'true' && value !== 'false') throw new FlushbenchError('BAD_CONFIG', `${key}=${raw} must be true or false`);
+    return value === 'true';
+  }
+  if (!kind.includes(value)) throw new FlushbenchError('BAD_CONFIG', `${key}=${raw} is not allowed; use one of ${kind.join(', ')}`);
+  return value;
+}
+
+function expandHome(value: string): string {
+  return value.startsWith('~') ? path.join(os.homedir(), value.slice(1)) : value.replace('${user.home}', os.homedir());
+}
+
+/** Parses `--key=value` / `key=value` overrides. */
+export function parseOverrides(overrides: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of overrides) {
+    const match = /^(?:--)?([A-Za-z][\w.]*)=(.*)$/.exec(item);
+    if (!match) throw new FlushbenchError('BAD_OVERRIDE', `"${item}" is not key=value`);
+    out[match[1]] = match[2];
+  }
+  return out;
+}
+
+export function loadBrokerConfigFile(filePath: string, overrides: string[] = []): BrokerConfig {
+  let text: string;
+  try {
+    text = fs.readFileSync(filePath, 'utf8');
+  } catch (error) {
+    throw new FlushbenchError('CONFIG_UNREADABLE', `cannot read ${filePath}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+  return brokerConfigFrom({ ...parseProperties(text), ...parseOverrides(overrides) } as Record<string, string>);
+}
+
+/** Builds a BrokerConfig from raw key/value pairs (file + overrides already merged). */
+export function brokerConfigFrom(raw: Record<string, string>, env: NodeJS.ProcessEnv = process.env): BrokerConfig {
+  const warnings: string[] = [];
+  const values: Record<string, string | number | boolean> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    const kind = BROKER_KEYS[key] ?? STORE_KEYS[key];
+    if (kind) values[key] = convert(key, String(value), kind);
+    else if (!KNOWN_IGNORED.has(key)) warnings.push(`unknown key ${key} ignored (RocketMQ would ignore it too)`);
+  }
+  const get = <T>(key: string, fallback: T): T => (key in values ? (values[key] as T) : fallback);
+
+  const compat = get<'modern' | 'legacy'>('rocketmqVersionCompat', 'modern');
+  const root = expandHome(get('storePathRootDir', path.join(os.homedir(), 'store')));
+  const store = defaultStoreConfig(root);
+  for (const key of Object.keys(STORE_KEYS)) {
+    if (key in values && key in store) (store as unknown as Record<string, unknown>)[key] = values[key];
+  }
+  store.storePathRootDir = root;
+  store.storePathCommitLog = expandHome(get('storePathCommitLog', path.join(root, 'commitlog')));
+  // Segment size: ≥ 4.5.2 reads mappedFileSizeCommitLog and ignores the old spelling; ≤ 4.5.1 the reverse.
+  let segmentSizeKey = 'default';
+  const modern = values.mappedFileSizeCommitLog as number | undefined;
+  const legacy = values.mapedFileSizeCommitLog as number | undefined;
+  if (compat === 'modern') {
+    if (modern !== undefined) segmentSizeKey = 'mappedFileSizeCommitLog';
+    if (legacy !== undefined) warnings.push(`mapedFileSizeCommitLog=${legacy} is the pre-4.5.2 spelling and is ignored like RocketMQ ≥ 4.5.2 does; use mappedFileSizeCommitLog (or rocketmqVersionCompat=legacy)`);
+    store.mappedFileSizeCommitLog = modern ?? store.mappedFileSizeCommitLog;
+  } else {
+    if (legacy !== undefined) segmentSizeKey = 'mapedFileSizeCommitLog';
+    if (modern !== undefined) warnings.push(`mappedFileSizeCommitLog=${modern} is ignored in legacy (≤ 4.5.1) mode; use mapedFileSizeCommitLog`);
+    store.mappedFileSizeCommitLog = legacy ?? store.mappedFileSizeCommitLog;
+  }
+  const cqSize = (values.mappedFileSizeConsumeQueue ?? values.mapedFileSizeConsumeQueue) as number | undefined;
+  if (cqSize !== undefined) store.mappedFileSizeConsumeQueue = Math.ceil(cqSize / 20) * 20;
+  if (store.mappedFileSizeCommitLog < 64 * 1024) throw new FlushbenchError('BAD_CONFIG', `mappedFileSizeCommitLog=${store.mappedFileSizeCommitLog} is too small; use at least 65536`);
+
+  const role = store.brokerRole as BrokerRole;
+  let brokerId = get('brokerId', 0);
+  if (role !== 'SLAVE' && brokerId !== 0) {
+    warnings.push(`brokerId=${brokerId} is forced to 0 on a master (brokerRole=${role}), as RocketMQ does`);
+    brokerId = 0;
+  }
+  if (role === 'SLAVE' && brokerId <= 0) throw new FlushbenchError('BAD_CONFIG', 'brokerRole=SLAVE needs brokerId > 0 (0 is the master)');
+  const listenPort = get('listenPort', 10911);
+  if (listenPort <= 0 || listenPort > 65535) throw new FlushbenchError('BAD_CONFIG', `listenPort=${listenPort} must be 1..65535`);
+  if ('haListenPort' in values && values.haListenPort !== listenPort + 1) {
+    warnings.push(`haListenPort=${values.haListenPort} is overridden to listenPort+1=${listenPort + 1}, as RocketMQ's BrokerStartup does`);
+  }
+  if (store.transientStorePoolEnable && !(store.flushDiskType === 'ASYNC_FLUSH' && role !== 'SLAVE')) {
+    warnings.push(`transientStorePoolEnable=true has no effect with flushDiskType=${store.flushDiskType}, brokerRole=${role} (RocketMQ uses the pool only for ASYNC_FLUSH masters)`);
+  }
+  const deadlineSource = get<'slaveTimeout' | 'syncFlushTimeout'>('slaveAckDeadlineSource', 'slaveTimeout');
+  const brokerIP1 = get('brokerIP1', '127.0.0.1');
+  const config: BrokerConfig = {
+    brokerClusterName: get('brokerClusterName', 'DefaultCluster'),
+    brokerName: get('brokerName', os.hostname()),
+    brokerId,
+    namesrvAddr: get('namesrvAddr', env.NAMESRV_ADDR ?? ''),
+    listenPort,
+    listenHost: get('listenHost', brokerIP1),
+    brokerIP1,
+    brokerIP2: get('brokerIP2', brokerIP1),
+    haListenPort: listenPort + 1,
+    haSendHeartbeatInterval: get('haSendHeartbeatInterval', 5000),
+    haHousekeepingInterval: get('haHousekeepingInterval', 20_000),
+    haTransferBatchSize: get('haTransferBatchSize', 32_768),
+    haMasterAddress: get('haMasterAddress', ''),
+    slaveReadEnable: get('slaveReadEnable', false),
+    accessMessageInMemoryMaxRatio: get('accessMessageInMemoryMaxRatio', 40),
+    longPollingEnable: get('longPollingEnable', true),
+    shortPollingTimeMills: get('shortPollingTimeMills', 1000),
+    autoCreateTopicEnable: get('autoCreateTopicEnable', true),
+    autoCreateSubscriptionGroup: get('autoCreateSubscriptionGroup', true),
+    defaultTopicQueueNums: get('defaultTopicQueueNums', 8),
+    registerNameServerPeriod: get('registerNameServerPeriod', 30_000),
+    brokerPermission: get('brokerPermission', 6),
+    slaveAckDeadlineSource: deadlineSource,
+    slaveAckDeadlineMs: deadlineSource === 'slaveTimeout' ? store.slaveTimeout : store.syncFlushTimeout,
+    rocketmqVersionCompat: compat,
+    segmentSizeKey,
+    metricsPort: get('metricsPort', 0),
+    metricsHost: get('metricsHost', '127.0.0.1'),
+    ackWithoutStore: get('ackWithoutStore', false),
+    store,
+    warnings,
+    effectiveSettings: () => effectiveSettings(config),
+  };
+  return config;
+}
+
+function effectiveSettings(config: BrokerConfig): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(config)) {
+    if (key === 'store' || key === 'warnings' || typeof value === 'function') continue;
+    out[key] = String(value);
+  }
+  for (const [key, value] of Object.entries(config.store)) out[key] = String(value);
+  const s = config.store;
+  out.transientStorePoolActive = String(s.transientStorePoolEnable && s.flushDiskType === 'ASYNC_FLUSH' && s.brokerRole !== 'SLAVE');
+  return out;
+}
+
+export type { BrokerRole, FlushDiskType };

@@ -1,0 +1,194 @@
+// One broker process (BrokerController): the store, request processors on listenPort and the
+// VIP port (listenPort − 2), name server registration, HA, metrics; orderly shutdown.
+import os from 'node:os';
+import path from 'node:path';
+import { childLogger } from '../logger.js';
+import { RequestCode } from '../remoting/codes.js';
+import { createRequest, type RemotingCommand } from '../remoting/remotingCommand.js';
+import { RemotingServer } from '../remoting/remotingServer.js';
+import { RemotingConnection } from '../remoting/connection.js';
+import { encodeSocketAddress } from '../store/messageCodec.js';
+import { MessageStore } from '../store/messageStore.js';
+import { HAMaster } from '../ha/haMaster.js';
+import { HASlave } from '../ha/haSlave.js';
+import { AdminProcessors } from './adminProcessors.js';
+import { BrokerMetrics } from './brokerMetrics.js';
+import type { BrokerConfig } from './brokerConfig.js';
+import { ClientManager, type ClientChannel } from './clientManager.js';
+import { ClientProcessors } from './clientProcessors.js';
+import { ConsumerOffsetManager } from './consumerOffsetManager.js';
+import { MetricsHttpServer } from './metricsHttpServer.js';
+import { NameServerRegistrar } from './nameServerRegistrar.js';
+import { PullProcessor } from './pullProcessor.js';
+import { SendProcessor } from './sendProcessor.js';
+import { TopicConfigManager } from './topicConfigManager.js';
+
+const log = childLogger('broker');
+
+export interface BrokerPorts {
+  listenPort: number;
+  vipPort: number | null;
+  haPort: number | null;
+  metricsPort: number | null;
+}
+
+export class BrokerController {
+  readonly metrics = new BrokerMetrics();
+  readonly clients = new ClientManager();
+  private readonly servers: RemotingServer[] = [];
+  private metricsServer: MetricsHttpServer | null = null;
+  private haMaster: HAMaster | null = null;
+  private haSlave: HASlave | null = null;
+  private registrar: NameServerRegistrar | null = null;
+  private offsets!: ConsumerOffsetManager;
+  private topics!: TopicConfigManager;
+  private pull!: PullProcessor;
+  private expiryTimer: NodeJS.Timeout | null = null;
+  private inFlightSends = 0;
+
+  private constructor(readonly config: BrokerConfig, readonly store: MessageStore) {}
+
+  static async start(config: BrokerConfig): Promise<{ broker: BrokerController; ports: BrokerPorts }> {
+    const store = await MessageStore.open(config.store);
+    const broker = new BrokerController(config, store);
+    try {
+      const ports = await broker.startServices();
+      return { broker, ports };
+    } catch (error) {
+      await broker.shutdown();
+      throw error;
+    }
+  }
+
+  private async startServices(): Promise<BrokerPorts> {
+    const c = this.config;
+    const configDir = path.join(c.store.storePathRootDir, 'config');
+    this.topics = new TopicConfigManager(path.join(configDir, 'topics.json'), {
+      brokerClusterName: c.brokerClusterName, brokerName: c.brokerName, autoCreateTopicEnable: c.autoCreateTopicEnable, defaultTopicQueueNums: c.defaultTopicQueueNums,
+    });
+    this.offsets = new ConsumerOffsetManager(path.join(configDir, 'consumerOffset.json'));
+    this.offsets.start();
+    const storeHost = encodeSocketAddress(c.brokerIP1, c.listenPort);
+    const isSlave = c.store.brokerRole === 'SLAVE';
+    const send = new SendProcessor(this.store, this.topics, {
+      brokerClusterName: c.brokerClusterName, brokerName: c.brokerName, storeHost, autoCreateTopicEnable: c.autoCreateTopicEnable,
+      brokerPermission: c.brokerPermission, ackWithoutStore: c.ackWithoutStore,
+    }, this.metrics);
+    this.pull = new PullProcessor(this.store, this.offsets, this.clients, {
+      isSlave, slaveReadEnable: c.slaveReadEnable, longPollingEnable: c.longPollingEnable, shortPollingTimeMills: c.shortPollingTimeMills, brokerId: c.brokerId,
+    }, this.metrics);
+    this.pull.start();
+    const clientProcessors = new ClientProcessors({ store: this.store, clients: this.clients, offsets: this.offsets, topics: this.topics, storeHost, brokerClusterName: c.brokerClusterName });
+    const admin = new AdminProcessors({ store: this.store, topics: this.topics, metrics: this.metrics, runtimeExtras: () => this.runtimeExtras() });
+
+    const server = new RemotingServer();
+    const sendHandler = (v2: boolean, batch: boolean) => async (request: RemotingCommand, channel: ClientChannel) => {
+      this.inFlightSends++;
+      try {
+        return await send.process(request, channel, v2, batch);
+      } finally {
+        this.inFlightSends--;
+      }
+    };
+    server.registerProcessor(RequestCode.SEND_MESSAGE, sendHandler(false, false));
+    server.registerProcessor(RequestCode.SEND_MESSAGE_V2, sendHandler(true, false));
+    server.registerProcessor(RequestCode.SEND_BATCH_MESSAGE, sendHandler(true, true));
+    server.registerProcessor(RequestCode.PULL_MESSAGE, (request, connection) => this.pull.process(request, (response) => connection.send(response)));
+    server.registerProcessor(RequestCode.HEART_BEAT, (request, channel) => clientProcessors.heartbeat(request, channel));
+    server.registerProcessor(RequestCode.UNREGISTER_CLIENT, (request) => clientProcessors.unregisterClient(request));
+    server.registerProcessor(RequestCode.GET_CONSUMER_LIST_BY_GROUP, (request) => clientProcessors.consumerList(request));
+    server.registerProcessor(RequestCode.QUERY_CONSUMER_OFFSET, (request) => clientProcessors.queryConsumerOffset(request));
+    server.registerProcessor(RequestCode.UPDATE_CONSUMER_OFFSET, (request) => clientProcessors.updateConsumerOffset(request));
+    server.registerProcessor(RequestCode.GET_MAX_OFFSET, (request) => clientProcessors.maxOffset(request));
+    server.registerProcessor(RequestCode.GET_MIN_OFFSET, (request) => clientProcessors.minOffset(request));
+    server.registerProcessor(RequestCode.SEARCH_OFFSET_BY_TIMESTAMP, (request) => clientProcessors.searchOffsetByTimestamp(request));
+    server.registerProcessor(RequestCode.VIEW_MESSAGE_BY_ID, (request) => clientProcessors.viewMessageById(request));
+    server.registerProcessor(RequestCode.CONSUMER_SEND_MSG_BACK, (request) => clientProcessors.sendMessageBack(request));
+    server.registerProcessor(RequestCode.UPDATE_AND_CREATE_TOPIC, (request) => admin.createTopic(request));
+    server.registerProcessor(RequestCode.GET_ALL_TOPIC_CONFIG, (request) => admin.allTopicConfig(request));
+    server.registerProcessor(RequestCode.GET_BROKER_RUNTIME_INFO, (request) => admin.runtimeInfo(request));
+    server.onConnection((connection) => {
+      // Consumers learn of group changes through NOTIFY_CONSUMER_IDS_CHANGED (oneway).
+      this.metrics.connections++;
+      connection.onClose(() => {
+        this.metrics.connections--;
+        this.clients.channelClosed(connection);
+      });
+    });
+    this.clients.onConsumerIdsChanged = (group, channels) => {
+      for (const channel of channels) {
+        if (channel instanceof RemotingConnection) channel.sendOneway(createRequest(RequestCode.NOTIFY_CONSUMER_IDS_CHANGED, { consumerGroup: group }));
+      }
+    };
+    this.servers.push(server);
+    const listenPort = await server.listen(c.listenPort, c.listenHost);
+    let vipPort: number | null = null;
+    if (c.listenPort > 2) {
+      try {
+        vipPort = await server.listen(c.listenPort - 2, c.listenHost);
+      } catch (error) {
+        log.warn({ port: c.listenPort - 2, err: String(error) }, 'VIP port unavailable; old clients with vipChannelEnabled will not connect');
+      }
+    }
+
+    let haPort: number | null = null;
+    if (!isSlave) {
+      this.haMaster = new HAMaster(this.store, {
+        haListenPort: c.haListenPort, host: c.listenHost, haSendHeartbeatInterval: c.haSendHeartbeatInterval, haHousekeepingInterval: c.haHousekeepingInterval,
+        haTransferBatchSize: c.haTransferBatchSize, haSlaveFallbehindMax: c.store.haSlaveFallbehindMax, slaveAckTimeoutMs: c.slaveAckDeadlineMs,
+        slaveAckDeadlineSource: c.slaveAckDeadlineSource,
+      });
+      haPort = await this.haMaster.start();
+      this.metrics.gaugeSources.push(() => this.haMaster?.gauges() ?? {});
+      this.metrics.histograms.push({ name: 'rocketmq_ha_replication_latency_seconds', help: 'Send to slave ack latency', histogram: this.haMaster.replicationLatency });
+    }
+    this.registrar = new NameServerRegistrar(c, this.topics, () => ({ haServerAddr: `${c.brokerIP2}:${haPort ?? c.haListenPort}` }));
+    if (isSlave) {
+      this.haSlave = new HASlave(this.store, {
+        masterHaAddress: () => c.haMasterAddress || this.registrar?.masterHaAddress || null,
+        haSendHeartbeatInterval: c.haSendHeartbeatInterval, haHousekeepingInterval: c.haHousekeepingInterval,
+      });
+      this.haSlave.start();
+    }
+    this.topics.onChange = () => void this.registrar?.registerAll();
+    await this.registrar.start();
+
+    let metricsPort: number | null = null;
+    if (c.metricsPort > 0 || c.metricsPort === -1) {
+      this.metricsServer = new MetricsHttpServer({
+        store: this.store, metrics: this.metrics, topics: this.topics, storeHost, brokerClusterName: c.brokerClusterName,
+        labels: { broker: c.brokerName, brokerId: String(c.brokerId) }, effectiveSettings: () => this.effectiveSettings(),
+      });
+      metricsPort = await this.metricsServer.listen(c.metricsPort === -1 ? 0 : c.metricsPort, c.metricsHost);
+    }
+    this.expiryTimer = setInterval(() => this.clients.expireSilentClients(), 10_000);
+    this.expiryTimer.unref();
+    return { listenPort, vipPort, haPort, metricsPort };
+  }
+
+  effectiveSettings(): Record<string, string> {
+    return { ...this.config.effectiveSettings(), transientStorePoolActive: String(this.store.transientStorePoolActive), hostname: os.hostname() };
+  }
+
+  private runtimeExtras(): Record<string, string> {
+    const extras: Record<string, string> = { brokerRole: this.config.store.brokerRole, flushDiskType: this.config.store.flushDiskType };
+    for (const [key, value] of Object.entries(this.haMaster?.gauges() ?? {})) extras[key] = String(value);
+    return extras;
+  }
+
+  /** SIGTERM: stop accepting, let in-flight sends finish, flush, checkpoint, exit. */
+  async shutdown(): Promise<void> {
+    if (this.expiryTimer) clearInterval(this.expiryTimer);
+    await this.registrar?.unregisterAll().catch(() => {});
+    this.registrar?.stop();
+    for (const server of this.servers) server.stopAccepting();
+    for (let i = 0; i < 500 && this.inFlightSends > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    this.pull?.shutdown();
+    await this.haSlave?.close();
+    await this.haMaster?.close();
+    await this.store.shutdown();
+    this.offsets?.shutdown();
+    for (const server of this.servers) await server.close();
+    await this.metricsServer?.close();
+  }
+}

@@ -1,0 +1,68 @@
+// Committed consumer offsets (ConsumerOffsetManager): "topic@group" → queueId → offset,
+// persisted to config/consumerOffset.json every 5 s and at shutdown (write-then-rename).
+import fs from 'node:fs';
+import path from 'node:path';
+import { childLogger } from '../logger.js';
+
+const log = childLogger('consumer-offsets');
+const PERSIST_INTERVAL_MS = 5000;
+
+export class ConsumerOffsetManager {
+  private readonly offsets = new Map<string, Map<number, number>>();
+  private dirty = false;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly filePath: string) {
+    this.load();
+  }
+
+  private load(): void {
+    if (!fs.existsSync(this.filePath)) return;
+    try {
+      const parsed = JSON.parse(fs.readFileSync(this.filePath, 'utf8')) as { offsetTable?: Record<string, Record<string, number>> };
+      for (const [key, table] of Object.entries(parsed.offsetTable ?? {})) {
+        this.offsets.set(key, new Map(Object.entries(table).map(([queueId, offset]) => [Number(queueId), offset])));
+      }
+    } catch (error) {
+      log.error({ file: this.filePath, err: String(error) }, 'cannot read consumerOffset.json; consumers start from their ConsumeFromWhere (file kept)');
+    }
+  }
+
+  start(): void {
+    this.timer = setInterval(() => this.persistIfDirty(), PERSIST_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  commit(group: string, topic: string, queueId: number, offset: number): void {
+    const key = `${topic}@${group}`;
+    let table = this.offsets.get(key);
+    if (!table) this.offsets.set(key, (table = new Map()));
+    table.set(queueId, offset);
+    this.dirty = true;
+  }
+
+  /** The committed offset, or -1 when the group never committed one for this queue. */
+  query(group: string, topic: string, queueId: number): number {
+    return this.offsets.get(`${topic}@${group}`)?.get(queueId) ?? -1;
+  }
+
+  persistIfDirty(): void {
+    if (!this.dirty) return;
+    this.dirty = false;
+    const offsetTable: Record<string, Record<string, number>> = {};
+    for (const [key, table] of this.offsets) offsetTable[key] = Object.fromEntries(table);
+    try {
+      fs.mkdirSync(path.dirname(this.filePath), { recursive: true });
+      fs.writeFileSync(`${this.filePath}.tmp`, JSON.stringify({ offsetTable }, null, 2));
+      fs.renameSync(`${this.filePath}.tmp`, this.filePath);
+    } catch (error) {
+      this.dirty = true;
+      log.error({ file: this.filePath, err: String(error) }, 'cannot persist consumer offsets; will retry');
+    }
+  }
+
+  shutdown(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.persistIfDirty();
+  }
+}

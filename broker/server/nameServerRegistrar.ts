@@ -1,0 +1,81 @@
+// Registers the broker with every name server at start, whenever topics change, and every
+// registerNameServerPeriod (30 s); a slave learns its master's HA address from the answer.
+import { childLogger } from '../logger.js';
+import { RequestCode, ResponseCode } from '../remoting/codes.js';
+import { createRequest } from '../remoting/remotingCommand.js';
+import { RemotingClient } from '../remoting/remotingClient.js';
+import type { BrokerConfig } from './brokerConfig.js';
+import type { TopicConfigManager } from './topicConfigManager.js';
+
+const log = childLogger('registrar');
+const REGISTER_TIMEOUT_MS = 6000;
+
+export class NameServerRegistrar {
+  private readonly clients: RemotingClient[];
+  private timer: NodeJS.Timeout | null = null;
+  /** HA address of this group's master, as the name server reported it (slaves only). */
+  masterHaAddress: string | null = null;
+  masterAddress: string | null = null;
+
+  constructor(
+    private readonly config: BrokerConfig,
+    private readonly topics: TopicConfigManager,
+    private readonly addresses: () => { haServerAddr: string },
+  ) {
+    this.clients = config.namesrvAddr.split(';').map((a) => a.trim()).filter(Boolean).map((address) => new RemotingClient(address));
+  }
+
+  async start(): Promise<void> {
+    if (this.clients.length === 0) {
+      log.warn('namesrvAddr is empty: the broker is not registered anywhere (clients must be pointed at it directly)');
+      return;
+    }
+    await this.registerAll();
+    this.timer = setInterval(() => void this.registerAll(), this.config.registerNameServerPeriod);
+    this.timer.unref();
+  }
+
+  private header(): Record<string, string> {
+    const c = this.config;
+    return {
+      brokerName: c.brokerName,
+      brokerAddr: `${c.brokerIP1}:${c.listenPort}`,
+      clusterName: c.brokerClusterName,
+      haServerAddr: this.addresses().haServerAddr,
+      brokerId: String(c.brokerId),
+      compressed: 'false',
+    };
+  }
+
+  async registerAll(): Promise<void> {
+    const body = Buffer.from(JSON.stringify({
+      topicConfigSerializeWrapper: { topicConfigTable: this.topics.table(), dataVersion: this.topics.dataVersion },
+      filterServerList: [],
+    }));
+    await Promise.all(this.clients.map(async (client) => {
+      try {
+        const response = await client.invoke(createRequest(RequestCode.REGISTER_BROKER, this.header(), body), REGISTER_TIMEOUT_MS);
+        if (response.code !== ResponseCode.SUCCESS) {
+          log.warn({ namesrv: client.address, code: response.code, remark: response.remark }, 'name server refused the registration');
+          return;
+        }
+        if (response.extFields?.haServerAddr) this.masterHaAddress = response.extFields.haServerAddr;
+        if (response.extFields?.masterAddr) this.masterAddress = response.extFields.masterAddr;
+      } catch (error) {
+        log.warn({ namesrv: client.address, err: String(error) }, 'cannot register with the name server; will retry');
+      }
+    }));
+  }
+
+  async unregisterAll(): Promise<void> {
+    const c = this.config;
+    await Promise.all(this.clients.map((client) => client.invoke(createRequest(RequestCode.UNREGISTER_BROKER, {
+      brokerName: c.brokerName, brokerAddr: `${c.brokerIP1}:${c.listenPort}`, clusterName: c.brokerClusterName, brokerId: String(c.brokerId),
+    }), 2000).catch(() => undefined)));
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    for (const client of this.clients) client.close();
+  }
+}

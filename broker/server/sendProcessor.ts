@@ -1,0 +1,152 @@
+// SEND_MESSAGE / SEND_MESSAGE_V2 / SEND_BATCH_MESSAGE (SendMessageProcessor): topic checks and
+// auto-creation, queue choice, properties (CLUSTER added, WAIT consumed), the store put, and
+// the PutMessageStatus → response code mapping with an offset msgId.
+import { FlushbenchError } from '../errors.js';
+import { ResponseCode } from '../remoting/codes.js';
+import { createResponse, type RemotingCommand } from '../remoting/remotingCommand.js';
+import {
+  encodeSocketAddress, findProperty, type MessageToStore, offsetMessageId, parseProperties, serializeProperties, type SocketAddressBytes,
+} from '../store/messageCodec.js';
+import type { MessageStore } from '../store/messageStore.js';
+import { isStored, type PutStatus } from '../store/putStatus.js';
+import type { ClientChannel } from './clientManager.js';
+import type { BrokerMetrics } from './brokerMetrics.js';
+import { decodeBatchBody, decodeSendHeader, type SendRequestHeader } from './sendHeaders.js';
+import { Perm, topicNameProblem, type TopicConfigManager } from './topicConfigManager.js';
+
+export interface SendSettings {
+  brokerClusterName: string;
+  brokerName: string;
+  storeHost: SocketAddressBytes;
+  autoCreateTopicEnable: boolean;
+  brokerPermission: number;
+  /** Calibration: ack every send without storing it (the harness's own ceiling). */
+  ackWithoutStore: boolean;
+}
+
+/** What the client sees for each store status (SendMessageProcessor.handlePutMessageResult). */
+export function responseForStatus(status: PutStatus, reason?: string): { code: number; remark: string | null } {
+  switch (status) {
+    case 'PUT_OK': return { code: ResponseCode.SUCCESS, remark: null };
+    case 'FLUSH_DISK_TIMEOUT': return { code: ResponseCode.FLUSH_DISK_TIMEOUT, remark: null };
+    case 'FLUSH_SLAVE_TIMEOUT': return { code: ResponseCode.FLUSH_SLAVE_TIMEOUT, remark: null };
+    case 'SLAVE_NOT_AVAILABLE': return { code: ResponseCode.SLAVE_NOT_AVAILABLE, remark: null };
+    case 'CREATE_MAPEDFILE_FAILED': return { code: ResponseCode.SYSTEM_ERROR, remark: `create mapped file failed, server is busy or broken. ${reason ?? ''}`.trim() };
+    case 'MESSAGE_ILLEGAL':
+    case 'PROPERTIES_SIZE_EXCEEDED':
+      return { code: ResponseCode.MESSAGE_ILLEGAL, remark: `the message is illegal, maybe msg body or properties length not matched. ${reason ?? ''}`.trim() };
+    case 'SERVICE_NOT_AVAILABLE':
+      return { code: ResponseCode.SERVICE_NOT_AVAILABLE, remark: `service not available now: ${reason ?? 'the broker is a slave, shutting down, or its disk is full'}` };
+    case 'OS_PAGECACHE_BUSY': return { code: ResponseCode.SYSTEM_ERROR, remark: '[PC_SYNCHRONIZED]broker busy, start flow control for a while' };
+    case 'IO_ERROR': return { code: ResponseCode.SYSTEM_ERROR, remark: `[IO_ERROR] the CommitLog write failed: ${reason ?? 'see the broker log'}` };
+    default: return { code: ResponseCode.SYSTEM_ERROR, remark: 'UNKNOWN_ERROR' };
+  }
+}
+
+export class SendProcessor {
+  private readonly bornHostCache = new WeakMap<ClientChannel, SocketAddressBytes>();
+  private calibrationOffset = 0;
+
+  constructor(
+    private readonly store: MessageStore,
+    private readonly topics: TopicConfigManager,
+    private readonly settings: SendSettings,
+    private readonly metrics: BrokerMetrics,
+  ) {}
+
+  private bornHost(channel: ClientChannel): SocketAddressBytes {
+    let host = this.bornHostCache.get(channel);
+    if (!host) this.bornHostCache.set(channel, (host = encodeSocketAddress(channel.remoteAddress, channel.remotePort)));
+    return host;
+  }
+
+  async process(request: RemotingCommand, channel: ClientChannel, v2: boolean, batch: boolean): Promise<RemotingCommand> {
+    let header: SendRequestHeader;
+    try {
+      header = decodeSendHeader(request.extFields, v2);
+    } catch (error) {
+      return createResponse(request, ResponseCode.SYSTEM_ERROR, (error as Error).message);
+    }
+    if (!(this.settings.brokerPermission & Perm.WRITE)) {
+      return createResponse(request, ResponseCode.NO_PERMISSION, `the broker[${this.settings.brokerName}] sending message is forbidden`);
+    }
+    const problem = topicNameProblem(header.topic);
+    if (problem) return createResponse(request, ResponseCode.SYSTEM_ERROR, problem);
+    let topic = this.topics.get(header.topic);
+    if (!topic && this.settings.autoCreateTopicEnable) {
+      topic = this.topics.createFromTemplate(header.topic, header.defaultTopic, header.defaultTopicQueueNums) ?? undefined;
+    }
+    if (!topic) {
+      return createResponse(request, ResponseCode.TOPIC_NOT_EXIST, `topic[${header.topic}] not exist, apply first please!`);
+    }
+    let queueId = header.queueId;
+    const queueIdLimit = Math.max(topic.readQueueNums, topic.writeQueueNums);
+    if (queueId >= queueIdLimit) {
+      return createResponse(request, ResponseCode.SYSTEM_ERROR, `request queueId[${queueId}] is illegal, topic:${header.topic} topicConfig.writeQueueNums:${topic.writeQueueNums} consumerIp:${channel.remoteAddress}`);
+    }
+    if (queueId < 0) queueId = Math.floor(Math.random() * topic.writeQueueNums);
+
+    const items = batch ? this.batchItems(request) : [{ flag: header.flag, body: request.body ?? Buffer.alloc(0), properties: header.properties }];
+    if (items instanceof Error) return createResponse(request, ResponseCode.MESSAGE_ILLEGAL, items.message);
+    for (const item of items) {
+      if (Number(findProperty(item.properties, 'DELAY') ?? 0) > 0) {
+        return createResponse(request, ResponseCode.MESSAGE_ILLEGAL, 'delay-level messages are not supported by the flushbench broker (no ScheduleMessageService)');
+      }
+    }
+    this.metrics.messagesIn += items.length;
+    if (this.settings.ackWithoutStore) return this.calibrationAck(request, queueId, items.length);
+
+    const bornHost = this.bornHost(channel);
+    const appended = items.map((item) => {
+      const properties = parseProperties(item.properties);
+      const wait = properties.get('WAIT') !== 'false';
+      properties.delete('WAIT');
+      properties.set('CLUSTER', this.settings.brokerClusterName);
+      const message: MessageToStore = {
+        topic: header.topic, queueId, flag: item.flag, body: item.body, properties: serializeProperties(properties),
+        sysFlag: header.sysFlag, bornTimestamp: header.bornTimestamp, bornHost, storeHost: this.settings.storeHost,
+        reconsumeTimes: header.reconsumeTimes, preparedTransactionOffset: 0,
+      };
+      return this.store.appendMessage(message, wait);
+    });
+    const first = appended[0];
+    const failedAppend = appended.find((a) => a.status !== 'PUT_OK');
+    let status: PutStatus;
+    if (failedAppend) status = failedAppend.status;
+    else if (appended.length === 1) status = await first.settled;
+    else status = worstStatus(await Promise.all(appended.map((a) => a.settled)));
+    this.metrics.recordSendStatus(status);
+    const { code, remark } = responseForStatus(status, failedAppend?.reason);
+    if (!isStored(status) || !first) return createResponse(request, code, remark ?? undefined);
+    const msgId = appended.map((a) => offsetMessageId(this.settings.storeHost, a.physicalOffset)).join(',');
+    return createResponse(request, code, remark ?? undefined, {
+      msgId, queueId: String(queueId), queueOffset: String(first.queueOffset), MSG_REGION: 'DefaultRegion', TRACE_ON: 'true',
+    });
+  }
+
+  private batchItems(request: RemotingCommand) {
+    try {
+      return decodeBatchBody(request.body ?? Buffer.alloc(0));
+    } catch (error) {
+      if (error instanceof FlushbenchError) return new Error(`the message is illegal: ${error.message}`);
+      throw error;
+    }
+  }
+
+  private calibrationAck(request: RemotingCommand, queueId: number, count: number): RemotingCommand {
+    const offset = this.calibrationOffset;
+    this.calibrationOffset += count;
+    this.metrics.recordSendStatus('PUT_OK');
+    return createResponse(request, ResponseCode.SUCCESS, undefined, {
+      msgId: offsetMessageId(this.settings.storeHost, offset), queueId: String(queueId), queueOffset: String(offset),
+      MSG_REGION: 'DefaultRegion', TRACE_ON: 'true',
+    });
+  }
+}
+
+/** For a batch: the first non-OK status in RocketMQ's precedence, else PUT_OK. */
+function worstStatus(statuses: PutStatus[]): PutStatus {
+  return statuses.find((s) => s === 'SLAVE_NOT_AVAILABLE' || s === 'FLUSH_SLAVE_TIMEOUT')
+    ?? statuses.find((s) => s !== 'PUT_OK')
+    ?? 'PUT_OK';
+}

@@ -1,0 +1,139 @@
+// Topics of one broker (TopicConfigManager): system topics at start, auto-creation from the
+// TBW102 template, %RETRY% topics for consumer groups, persisted to config/topics.json.
+import fs from 'node:fs';
+import path from 'node:path';
+import { childLogger } from '../logger.js';
+
+const log = childLogger('topics');
+
+export const Perm = { READ: 4, WRITE: 2, INHERIT: 1 } as const;
+export const DEFAULT_TOPIC = 'TBW102';
+export const BENCHMARK_TOPIC = 'BenchmarkTest';
+export const SELF_TEST_TOPIC = 'SELF_TEST_TOPIC';
+export const OFFSET_MOVED_EVENT = 'OFFSET_MOVED_EVENT';
+export const RETRY_GROUP_TOPIC_PREFIX = '%RETRY%';
+export const DLQ_GROUP_TOPIC_PREFIX = '%DLQ%';
+const VALID_TOPIC = /^[%|a-zA-Z0-9_-]+$/;
+export const MAX_TOPIC_LENGTH = 127;
+
+export interface TopicConfig {
+  topicName: string;
+  readQueueNums: number;
+  writeQueueNums: number;
+  perm: number;
+  topicFilterType: 'SINGLE_TAG' | 'MULTI_TAG';
+  topicSysFlag: number;
+  order: boolean;
+}
+
+export interface DataVersion {
+  timestamp: number;
+  counter: number;
+}
+
+export function topicConfig(topicName: string, readQueueNums: number, writeQueueNums: number, perm: number): TopicConfig {
+  return { topicName, readQueueNums, writeQueueNums, perm, topicFilterType: 'SINGLE_TAG', topicSysFlag: 0, order: false };
+}
+
+/** Why a topic name is unusable, or null (TopicValidator). */
+export function topicNameProblem(topic: string): string | null {
+  if (!topic) return 'the topic name is empty';
+  if (topic.length > MAX_TOPIC_LENGTH) return `the topic name is longer than ${MAX_TOPIC_LENGTH} characters`;
+  if (!VALID_TOPIC.test(topic)) return `the topic name ${topic} contains characters outside [%|a-zA-Z0-9_-]`;
+  return null;
+}
+
+export class TopicConfigManager {
+  private readonly topics = new Map<string, TopicConfig>();
+  readonly dataVersion: DataVersion = { timestamp: Date.now(), counter: 0 };
+  /** Called after a topic is created or changed, so the broker re-registers with the name server. */
+  onChange: () => void = () => {};
+
+  constructor(
+    private readonly filePath: string,
+    private readonly settings: { brokerClusterName: string; brokerName: string; autoCreateTopicEnable: boolean; defaultTopicQueueNums: number },
+  ) {
+    this.addSystemTopics();
+    this.load();
+  }
+
+  private addSystemTopics(): void {
+    const s = this.settings;
+    this.topics.set(SELF_TEST_TOPIC, topicConfig(SELF_TEST_TOPIC, 1, 1, Perm.READ | Perm.WRITE));
+    if (s.autoCreateTopicEnable) {
+      this.topics.set(DEFAULT_TOPIC, topicConfig(DEFAULT_TOPIC, s.defaultTopicQueueNums, s.defaultTopicQueueNums, Perm.READ | Perm.WRITE | Perm.INHERIT));
+    }
+    this.topics.set(BENCHMARK_TOPIC, topicConfig(BENCHMARK_TOPIC, 1024, 1024, Perm.READ | Perm.WRITE));
+    this.topics.set(s.brokerClusterName, topicConfig(s.brokerClusterName, 16, 16, Perm.READ | Perm.WRITE));
+    this.topics.set(s.brokerName, topicConfig(s.brokerName, 1, 1, Perm.READ | Perm.WRITE | Perm.INHERIT));
+    this.topics.set(OFFSET_MOVED_EVENT, topicConfig(OFFSET_MOVED_EVENT, 1, 1, Perm.READ | Perm.WRITE));
+  }
+
+  private load(): void {
+    if (!fs.existsSync(this.filePath)) return;
+    try {
+      const parsed = JSON.parse(fs.readFileSync(this.filePath, 'utf8')) as { topicConfigTable?: Record<string, TopicConfig>; dataVersion?: DataVersion };
+      for (const [name, config] of Object.entries(parsed.topicConfigTable ?? {})) this.topics.set(name, { ...topicConfig(name, 4, 4, 6), ...config });
+      if (parsed.dataVersion) Object.assign(this.dataVersion, parsed.dataVersion);
+    } catch (error) {
+      log.error({ file: this.filePath, err: String(error) }, 'cannot read topics.json; starting with system topics only (file kept)');
+    }
+  }
+
+  persist(): void {
+    fs.mkdirSync(path.dirname(this.filePath), { recursive: true });
+    const tmp = `${this.filePath}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify({ topicConfigTable: Object.fromEntries(this.topics), dataVersion: this.dataVersion }, null, 2));
+    fs.renameSync(tmp, this.filePath);
+  }
+
+  get(topic: string): TopicConfig | undefined {
+    return this.topics.get(topic);
+  }
+
+  all(): TopicConfig[] {
+    return [...this.topics.values()];
+  }
+
+  table(): Record<string, TopicConfig> {
+    return Object.fromEntries(this.topics);
+  }
+
+  private bumpVersion(): void {
+    this.dataVersion.timestamp = Date.now();
+    this.dataVersion.counter++;
+  }
+
+  /** UPDATE_AND_CREATE_TOPIC. */
+  upsert(config: TopicConfig): void {
+    this.topics.set(config.topicName, config);
+    this.bumpVersion();
+    this.persist();
+    this.onChange();
+  }
+
+  /**
+   * createTopicInSendMessageMethod: a send to an unknown topic creates it from the template
+   * topic when the template carries the INHERIT permission (autoCreateTopicEnable).
+   */
+  createFromTemplate(topic: string, templateTopic: string, clientDefaultQueueNums: number): TopicConfig | null {
+    const existing = this.topics.get(topic);
+    if (existing) return existing;
+    const template = this.topics.get(templateTopic);
+    if (!template || !(template.perm & Perm.INHERIT)) return null;
+    const queueNums = Math.max(1, Math.min(clientDefaultQueueNums, template.writeQueueNums));
+    const created = topicConfig(topic, queueNums, queueNums, template.perm & ~Perm.INHERIT);
+    log.info({ topic, queueNums }, 'topic auto-created from template');
+    this.upsert(created);
+    return created;
+  }
+
+  /** createTopicInSendMessageBackMethod: %RETRY%<group> with 1 queue, perm RW. */
+  ensureRetryTopic(topic: string, queueNums = 1): TopicConfig {
+    const existing = this.topics.get(topic);
+    if (existing) return existing;
+    const created = topicConfig(topic, queueNums, queueNums, Perm.READ | Perm.WRITE);
+    this.upsert(created);
+    return created;
+  }
+}
