@@ -56,6 +56,7 @@ export function renderPrometheus(metrics: BrokerMetrics, store: MessageStore, la
     ...gauge('rocketmq_commitlog_max_offset', 'CommitLog committed end offset', stats.committedOffset),
     ...gauge('rocketmq_commitlog_flushed_offset', 'CommitLog flushed offset', stats.flushedOffset),
     ...counter('rocketmq_fsync_total', 'fdatasync calls on the CommitLog', stats.fsyncCount),
+    ...counter('rocketmq_messages_flushed_total', 'Messages covered by completed fsyncs', stats.messagesFlushed),
     ...gauge('rocketmq_messages_per_fsync', 'Messages covered per fsync since start', stats.messagesPerFsync),
     ...counter('rocketmq_flush_failed_times_total', 'flushFailedTimes: failed fdatasync calls', stats.flushFailedTimes),
     ...counter('rocketmq_write_failures_total', 'Failed CommitLog writes (ENOSPC, EIO)', stats.writeFailures),

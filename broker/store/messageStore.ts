@@ -341,6 +341,7 @@ export class MessageStore {
       messagesCommitted: metrics.messagesCommitted,
       fsyncCount: metrics.fsyncCount,
       messagesPerFsync: metrics.fsyncCount > 0 ? metrics.messagesFlushed / metrics.fsyncCount : 0,
+      messagesFlushed: metrics.messagesFlushed,
       fsyncLatency: metrics.fsyncLatency,
       flushFailedTimes: metrics.flushFailedTimes,
       writeFailures: metrics.writeFailures,
