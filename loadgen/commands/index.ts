@@ -3,10 +3,11 @@ import type { Command } from 'commander';
 import { register as broker } from './broker.js';
 import { register as namesrv } from './namesrv.js';
 import { register as topic } from './topic.js';
+import { register as run } from './run.js';
 
 type Register = (program: Command) => void;
 
-const registrations: Register[] = [broker, namesrv, topic];
+const registrations: Register[] = [run, broker, namesrv, topic];
 
 export function registerCommands(program: Command): void {
   for (const register of registrations) register(program);

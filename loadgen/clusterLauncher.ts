@@ -1,0 +1,112 @@
+// Starts a profile's cluster on the disk under test: a name server, then every master, then
+// every slave, each a child process with its store under <storeDir>/<node>. Waits until each
+// broker is ready (and each SYNC_MASTER has its slave connected), and always tears down.
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { FlushbenchError } from '../broker/errors.js';
+import { type ManagedProcess, startBenchProcess, stopProcess } from './childProcesses.js';
+import { scrapeMetrics } from './metricsScraper.js';
+import type { ProfileNode } from './profile.js';
+
+export interface LaunchedNode {
+  node: ProfileNode;
+  process: ManagedProcess;
+  address: string;
+  metricsUrl: string;
+  properties: Record<string, string>;
+}
+
+export interface Cluster {
+  namesrvAddress: string;
+  nodes: LaunchedNode[];
+  logDir: string;
+  stop(): Promise<void>;
+}
+
+const HOST = '127.0.0.1';
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, HOST, () => server.close(() => resolve(true)));
+  });
+}
+
+/** A listenPort whose VIP port (−2) and HA port (+1) are free too. */
+async function freeBrokerPort(taken: Set<number>): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const block = [port - 2, port - 1, port, port + 1];
+    if (block.some((p) => taken.has(p))) continue;
+    const free = await Promise.all(block.map(portFree));
+    if (free.every(Boolean)) {
+      for (const p of block) taken.add(p);
+      return port;
+    }
+  }
+  throw new FlushbenchError('NO_FREE_PORT', 'could not find 4 consecutive free ports on 127.0.0.1');
+}
+
+export async function launchCluster(nodes: ProfileNode[], options: { storeDir: string; logDir: string; onProgress?: (line: string) => void }): Promise<Cluster> {
+  const started: ManagedProcess[] = [];
+  const stop = async () => {
+    await Promise.all(started.reverse().map((p) => stopProcess(p)));
+  };
+  const progress = options.onProgress ?? (() => {});
+  try {
+    const namesrv = await startBenchProcess('namesrv', ['namesrv', '--port', '0'], /namesrv listening on (\S+):(\d+)/, { logDir: options.logDir });
+    started.push(namesrv.process);
+    const namesrvAddress = `${namesrv.match[1]}:${namesrv.match[2]}`;
+    progress(`name server on ${namesrvAddress}`);
+    const taken = new Set<number>();
+    const launched: LaunchedNode[] = [];
+    const ordered = [...nodes.filter((n) => n.role === 'master'), ...nodes.filter((n) => n.role === 'slave')];
+    for (const node of ordered) {
+      const listenPort = await freeBrokerPort(taken);
+      const storeRoot = path.join(options.storeDir, node.name);
+      fs.mkdirSync(storeRoot, { recursive: true });
+      const master = launched.find((l) => l.node.role === 'master' && l.node.brokerName === node.brokerName);
+      const properties: Record<string, string> = {
+        brokerClusterName: 'FlushbenchCluster',
+        brokerName: node.brokerName,
+        brokerIP1: HOST,
+        namesrvAddr: namesrvAddress,
+        storePathRootDir: storeRoot,
+        metricsPort: '-1',
+        ...(node.role === 'slave' && master ? { haMasterAddress: `${HOST}:${Number(master.properties.listenPort) + 1}` } : {}),
+        ...node.properties,
+        listenPort: String(listenPort),
+      };
+      const args = ['broker', ...Object.entries(properties).map(([k, v]) => `${k}=${v}`)];
+      const broker = await startBenchProcess(node.name, args, /listening on (\S+):(\d+) .*metrics=(\d+)/, { logDir: options.logDir });
+      started.push(broker.process);
+      const entry: LaunchedNode = {
+        node, process: broker.process, address: `${broker.match[1]}:${broker.match[2]}`, metricsUrl: `http://${HOST}:${broker.match[3]}/metrics`, properties,
+      };
+      launched.push(entry);
+      progress(`${node.name} (${properties.brokerRole ?? 'ASYNC_MASTER'}, ${properties.flushDiskType ?? 'ASYNC_FLUSH'}) on ${entry.address}`);
+    }
+    await waitForSlaves(launched);
+    return { namesrvAddress, nodes: launched, logDir: options.logDir, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** Every master with a slave in the profile waits until that slave is connected (max 20 s). */
+async function waitForSlaves(launched: LaunchedNode[]): Promise<void> {
+  for (const master of launched.filter((l) => l.node.role === 'master')) {
+    const slaves = launched.filter((l) => l.node.role === 'slave' && l.node.brokerName === master.node.brokerName).length;
+    if (slaves === 0) continue;
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const metrics = await scrapeMetrics(master.metricsUrl).catch(() => null);
+      if ((metrics?.get('rocketmq_ha_connections') ?? 0) >= slaves) break;
+      if (Date.now() > deadline) throw new FlushbenchError('SLAVE_NOT_CONNECTED', `${master.node.name}: its slave did not connect within 20 s (see logs)`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}

@@ -1,0 +1,127 @@
+// `bench run --profile <name>`: the main job. Launches each profile's cluster on the disk
+// under test, drives the load, and writes a report with a verdict per claim.
+import fs from 'node:fs';
+import path from 'node:path';
+import { type Command, Option } from 'commander';
+import type { HostFactsData, ProfileResult, RunData } from '../../reports/runData.js';
+import { applyOverrides, listProfiles, type Profile, resolveProfiles } from '../profile.js';
+import { runProfileVariant, type RunOptions } from '../runProfile.js';
+import { calibrate } from '../calibrate.js';
+import { loadHostFacts, loadReportWriter } from '../optionalModules.js';
+
+export interface RunCommandOptions {
+  profile: string;
+  set: string[];
+  producers?: string;
+  size?: string;
+  batch?: string;
+  topic?: string;
+  queues?: string;
+  rate?: string;
+  warmup?: string;
+  duration?: string;
+  repeat: string;
+  storeDir: string;
+  out?: string;
+  namesrv?: string;
+  keepStore?: boolean;
+  quiet?: boolean;
+  json?: boolean;
+  calibrate: boolean;
+  serialize: 'JSON' | 'ROCKETMQ';
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+export function register(program: Command): void {
+  program
+    .command('run')
+    .description('run a profile (or several) and write a report with a verdict per claim')
+    .option('-p, --profile <name|file>', `profile name (${listProfiles().join(', ')}), a profile .yaml, or a broker.properties`, 'sync-sync')
+    .option('--set <key=value>', 'override a broker key on every node, or load.<field>=value (repeatable)', collect, [])
+    .option('--producers <n>', 'concurrent producers (RocketMQ benchmark -w; default 64)')
+    .option('--size <bytes>', 'message body size (default 128)')
+    .option('--batch <n>', 'messages per send request (SEND_BATCH_MESSAGE when > 1)')
+    .option('--topic <name>', 'topic (default BenchmarkTest)')
+    .option('--queues <n>', 'write queues per master (default 8)')
+    .option('--rate <msgs/s>', 'open-loop target rate with coordinated-omission correction (default: closed loop)')
+    .option('--warmup <s>', 'warm-up seconds, not measured')
+    .option('--duration <s>', 'measured seconds per run')
+    .option('--repeat <n>', 'runs per profile; the report gives mean and spread', '1')
+    .option('--store-dir <dir>', 'where brokers keep their stores: the disk under test', '.flushbench-store')
+    .option('--out <dir>', 'report directory (default reports/runs/<timestamp>-<profile>)')
+    .option('--namesrv <host:port>', 'drive an existing RocketMQ cluster instead of launching one')
+    .option('--keep-store', 'keep broker stores after the run')
+    .option('--quiet', 'no progress lines')
+    .option('--json', 'print the summary as JSON on stdout')
+    .option('--no-calibrate', 'skip measuring the harness ceiling (an ack-without-store broker)')
+    .addOption(new Option('--serialize <type>', 'remoting header type').choices(['JSON', 'ROCKETMQ']).default('JSON'))
+    .addHelpText('after', '\nExamples:\n  bench run --profile sync-sync\n  bench run --profile all --repeat 3 --store-dir /mnt/ssd/fb\n  bench run --profile single-async-flush --set flushCommitLogLeastPages=0 --duration 60\n')
+    .action(async (options: RunCommandOptions) => {
+      const data = await runCommand(options);
+      if (options.json) process.stdout.write(`${JSON.stringify(data.summary, null, 2)}\n`);
+    });
+}
+
+function loadOverrides(options: RunCommandOptions): string[] {
+  const map: Array<[keyof RunCommandOptions, string]> = [
+    ['producers', 'producers'], ['size', 'sizeBytes'], ['batch', 'batch'], ['topic', 'topic'], ['queues', 'queues'],
+    ['rate', 'rate'], ['warmup', 'warmupS'], ['duration', 'durationS'],
+  ];
+  return map.filter(([flag]) => options[flag] !== undefined).map(([flag, field]) => `load.${field}=${options[flag]}`);
+}
+
+export async function runCommand(options: RunCommandOptions): Promise<{ runDir: string; summary: unknown }> {
+  const repeat = Number(options.repeat);
+  if (!Number.isInteger(repeat) || repeat < 1 || repeat > 50) throw new Error(`--repeat ${options.repeat} must be an integer 1..50`);
+  const profiles: Profile[] = resolveProfiles(options.profile).map((p) => applyOverrides(p, [...options.set, ...loadOverrides(options)]));
+  const startedAt = new Date();
+  const stamp = startedAt.toISOString().replace(/[:.]/g, '-').replace(/Z$/, '');
+  const runDir = path.resolve(options.out ?? path.join('reports', 'runs', `${stamp}-${path.basename(options.profile).replace(/\.\w+$/, '')}`));
+  const storeDir = path.resolve(options.storeDir, stamp);
+  fs.mkdirSync(runDir, { recursive: true });
+  fs.mkdirSync(storeDir, { recursive: true });
+  const say = (line: string) => !options.quiet && process.stderr.write(`${line}\n`);
+
+  const host: HostFactsData = await loadHostFacts(storeDir);
+  if (!host.diskIsMeasured) say(`\n*** WARNING: ${host.diskWarning ?? 'the store directory is not on a real disk'} — the results do not measure a disk. ***\n`);
+  const runOptions: RunOptions = {
+    storeDir, logDir: path.join(runDir, 'logs'), repeat, namesrv: options.namesrv ?? null, keepStore: Boolean(options.keepStore),
+    quiet: Boolean(options.quiet), json: Boolean(options.json), harnessCeilingTps: null, serializeType: options.serialize,
+  };
+  try {
+    if (options.calibrate && !options.namesrv) {
+      runOptions.harnessCeilingTps = await calibrate(profiles[0].load, { ...runOptions, repeat: 1 });
+      say(`harness ceiling (ack without store): ${Math.round(runOptions.harnessCeilingTps)} msgs/s`);
+    }
+    const results: ProfileResult[] = [];
+    for (const profile of profiles) {
+      const variants = profile.variants.length ? profile.variants : [null];
+      for (const variant of variants) results.push(await runProfileVariant(profile, variant, runOptions));
+    }
+    const data: RunData = {
+      tool: { name: 'flushbench', version: '0.1.0' },
+      startedAt: startedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+      command: `bench ${process.argv.slice(2).join(' ')}`,
+      host,
+      results,
+    };
+    const writeReport = await loadReportWriter();
+    const summary = await writeReport(runDir, data);
+    printVerdictTable(results, options.quiet ? null : process.stderr);
+    say(`\nreport: ${path.join(runDir, 'report.html')} (also report.md, summary.json, CSVs, charts)`);
+    return { runDir, summary };
+  } finally {
+    if (!options.keepStore) fs.rmSync(storeDir, { recursive: true, force: true });
+  }
+}
+
+function printVerdictTable(results: ProfileResult[], out: NodeJS.WritableStream | null): void {
+  if (!out) return;
+  out.write('\n| profile | claim (TPS) | measured TPS | p50 / p99 ms | verdict |\n|---|---|---|---|---|\n');
+  for (const r of results) {
+    const claim = r.claim.tpsMin === null ? '—' : `${r.claim.tpsMin}–${r.claim.tpsMax}`;
+    out.write(`| ${r.profile}${r.variant ? ` [${r.variant}]` : ''} | ${claim} | ${Math.round(r.tps.mean)} | ${r.latencyMs.p50.toFixed(2)} / ${r.latencyMs.p99.toFixed(2)} | ${r.verdict ?? 'n/a'} |\n`);
+  }
+}
