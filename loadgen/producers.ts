@@ -8,6 +8,8 @@ import { createRequest } from '../broker/remoting/remotingCommand.js';
 import type { RemotingClient } from '../broker/remoting/remotingClient.js';
 import { type AckRecorder, ackStatusForCode } from './ackRecorder.js';
 import type { WriteQueue } from './route.js';
+import { SendTemplate } from './sendTemplate.js';
+import type { SerializeTypeValue } from '../broker/remoting/codes.js';
 
 export interface ProducerLoad {
   producers: number;
@@ -19,6 +21,7 @@ export interface ProducerLoad {
   rate: number | null;
   sendTimeoutMs: number;
   producerGroup: string;
+  serializeType: SerializeTypeValue;
 }
 
 /** A 128 B body like RocketMQ ≥ 4.9.3's benchmark: random alphanumeric of the message size. */
@@ -53,6 +56,8 @@ export class ProducerPool {
   private nextQueue = 0;
   private readonly body: Buffer;
   private readonly batchBody: Buffer | null;
+  private readonly templates: SendTemplate[];
+  private uniqueCounter = 0;
   inFlight = 0;
 
   constructor(
@@ -64,6 +69,7 @@ export class ProducerPool {
     if (queues.length === 0) throw new Error(`topic ${load.topic} has no writable queue`);
     this.body = benchmarkBody(load.sizeBytes);
     this.batchBody = load.batch > 1 ? encodeBatchBody(this.body, load.batch) : null;
+    this.templates = queues.map((q) => new SendTemplate({ producerGroup: load.producerGroup, topic: load.topic, queueId: q.queueId }, this.body, load.serializeType));
   }
 
   /** Runs until stop(); resolves when every producer has finished its last send. */
@@ -80,8 +86,40 @@ export class ProducerPool {
     this.running = false;
   }
 
+  /** One producer: its own copy of each queue's request frame, patched and resent. */
   private async closedLoop(): Promise<void> {
-    while (this.running) await this.sendOnce(performance.now());
+    const frames: Array<Buffer | undefined> = [];
+    while (this.running) {
+      const index = this.nextQueue++ % this.queues.length;
+      if (this.batchBody) {
+        await this.sendOnce(performance.now(), index);
+        continue;
+      }
+      const frame = frames[index] ?? (frames[index] = this.templates[index].copy());
+      const reusable = await this.sendFrame(index, frame, performance.now());
+      if (!reusable) frames[index] = undefined; // a timed-out frame may still sit in the socket
+    }
+  }
+
+  /** Sends a template frame; returns false when the frame must not be reused. */
+  private async sendFrame(index: number, frame: Buffer, intendedStartMs: number): Promise<boolean> {
+    const queue = this.queues[index];
+    const opaque = this.templates[index].fill(frame, this.uniqueCounter++);
+    this.inFlight++;
+    try {
+      const response = await this.clientFor(queue.brokerAddress).invokeEncoded(frame, opaque, this.load.sendTimeoutMs);
+      const status = ackStatusForCode(response.code);
+      this.recorder.record(status, (performance.now() - intendedStartMs) * 1000);
+      if (status === 'SYSTEM_BUSY' || status === 'SYSTEM_ERROR') await new Promise((r) => setTimeout(r, 100));
+      return true;
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      this.recorder.record(code === 'TIMEOUT' ? 'TIMEOUT' : 'CONNECTION_ERROR', (performance.now() - intendedStartMs) * 1000);
+      await new Promise((r) => setTimeout(r, 50));
+      return false;
+    } finally {
+      this.inFlight--;
+    }
   }
 
   /** Open loop: a send is due every 1/rate s; if the producers fall behind, sends queue up. */
@@ -95,7 +133,9 @@ export class ProducerPool {
       while (start + scheduled * intervalMs <= now && this.inFlight < this.load.producers * 64) {
         const intended = start + scheduled * intervalMs;
         scheduled++;
-        const send = this.sendOnce(intended).finally(() => pending.delete(send));
+        const index = this.nextQueue++ % this.queues.length;
+        const send = (this.batchBody ? this.sendOnce(intended, index) : this.sendFrame(index, this.templates[index].copy(), intended).then(() => {}))
+          .finally(() => pending.delete(send));
         pending.add(send);
       }
       await new Promise((resolve) => setTimeout(resolve, Math.max(1, Math.min(10, intervalMs))));
@@ -103,14 +143,15 @@ export class ProducerPool {
     await Promise.all(pending);
   }
 
-  private async sendOnce(intendedStartMs: number): Promise<void> {
-    const queue = this.queues[this.nextQueue++ % this.queues.length];
+  /** Batch sends (SEND_BATCH_MESSAGE) take the general encoder. */
+  private async sendOnce(intendedStartMs: number, index: number): Promise<void> {
+    const queue = this.queues[index];
     const batch = this.batchBody !== null;
     const request = createRequest(batch ? RequestCode.SEND_BATCH_MESSAGE : RequestCode.SEND_MESSAGE_V2, {
       a: this.load.producerGroup, b: this.load.topic, c: 'TBW102', d: '4', e: String(queue.queueId), f: '0',
       g: String(Date.now()), h: '0', i: batch ? '' : `UNIQ_KEY\u0001${this.nextQueue}\u0002WAIT\u0001true`, j: '0', k: 'false', l: '16',
       ...(batch ? { m: 'true' } : {}),
-    }, batch ? (this.batchBody as Buffer) : this.body);
+    }, batch ? (this.batchBody as Buffer) : this.body, this.load.serializeType);
     this.inFlight++;
     try {
       const response = await this.clientFor(queue.brokerAddress).invoke(request, this.load.sendTimeoutMs);

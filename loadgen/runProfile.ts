@@ -104,14 +104,14 @@ async function runOnce(profile: Profile, variant: ProfileVariant | null, run: nu
       let list = pools.get(address);
       if (!list) {
         const connections = Math.max(1, Math.ceil(load.producers / PRODUCERS_PER_CONNECTION));
-        list = Array.from({ length: connections }, () => new RemotingClient(address, { serializeType: SerializeType[options.serializeType] }));
+        list = Array.from({ length: connections }, () => new RemotingClient(address, { serializeType: SerializeType[options.serializeType], liteResponses: true }));
         clients.push(...list);
         pools.set(address, list);
       }
       return list[round++ % list.length];
     };
     const recorder = new AckRecorder();
-    const pool = new ProducerPool({ ...load, sendTimeoutMs: 3000, producerGroup: 'benchmark_producer' }, queues, clientFor, recorder);
+    const pool = new ProducerPool({ ...load, sendTimeoutMs: 3000, producerGroup: 'benchmark_producer', serializeType: SerializeType[options.serializeType] }, queues, clientFor, recorder);
     const running = pool.run();
     say(options, `${label}: warm-up ${load.warmupS} s, then ${load.durationS} s measured, ${load.producers} producers × ${load.sizeBytes} B`);
     await new Promise((r) => setTimeout(r, load.warmupS * 1000));

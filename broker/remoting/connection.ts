@@ -5,7 +5,7 @@
 import type net from 'node:net';
 import { FlushbenchError } from '../errors.js';
 import { childLogger } from '../logger.js';
-import { encodeFrame, FrameDecoder } from './frameCodec.js';
+import { decodeFrameContent, decodeResponseLite, encodeFrame, FRAME_MAX_BYTES, FrameDecoder } from './frameCodec.js';
 import { isResponse, markOneway, type RemotingCommand } from './remotingCommand.js';
 
 const log = childLogger('remoting');
@@ -25,7 +25,7 @@ export class RemotingConnection {
   readonly id: string;
   readonly remoteAddress: string;
   readonly remotePort: number;
-  private readonly decoder = new FrameDecoder();
+  private readonly decoder: FrameDecoder;
   private outbox: Buffer[] = [];
   private flushScheduled = false;
   private readonly pending = new Map<number, Pending>();
@@ -38,7 +38,10 @@ export class RemotingConnection {
     readonly socket: net.Socket,
     /** Called for every incoming request (not for responses to our own requests). */
     private readonly onRequest: (request: RemotingCommand, connection: RemotingConnection) => void,
+    /** Decode only code/opaque/flag of responses (load generator: it needs nothing else). */
+    liteResponses = false,
   ) {
+    this.decoder = new FrameDecoder(FRAME_MAX_BYTES, liteResponses ? decodeResponseLite : decodeFrameContent);
     this.id = `c${nextConnectionId++}`;
     this.remoteAddress = (socket.remoteAddress ?? '0.0.0.0').replace(/^::ffff:/, '');
     this.remotePort = socket.remotePort ?? 0;
@@ -74,12 +77,7 @@ export class RemotingConnection {
 
   /** Queues a frame; all frames queued in one event-loop turn go out in one write. */
   send(command: RemotingCommand): void {
-    if (this.closed) return;
-    this.outbox.push(encodeFrame(command));
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => this.flush());
-    }
+    this.sendEncoded(encodeFrame(command));
   }
 
   private flush(): void {
@@ -93,21 +91,36 @@ export class RemotingConnection {
     if (this.socket.writableLength > WRITE_HIGH_WATER_BYTES) this.socket.pause();
   }
 
+  /** Queues an already encoded frame (the load generator's reusable request buffers). */
+  sendEncoded(frame: Buffer): void {
+    if (this.closed) return;
+    this.outbox.push(frame);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** Like invoke, for a frame encoded by the caller with the given opaque. */
+  invokeEncoded(frame: Buffer, opaque: number, timeoutMs: number): Promise<RemotingCommand> {
+    if (this.closed) return Promise.reject(new FlushbenchError('CONNECTION_CLOSED', `connection to ${this.remoteAddress}:${this.remotePort} is closed`));
+    return new Promise((resolve, reject) => {
+      this.pending.set(opaque, { resolve, reject, deadlineMs: Date.now() + timeoutMs });
+      if (!this.sweepTimer) {
+        this.sweepTimer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
+        this.sweepTimer.unref();
+      }
+      this.sendEncoded(frame);
+    });
+  }
+
   sendOneway(request: RemotingCommand): void {
     this.send(markOneway(request));
   }
 
   /** Sends a request and resolves with the response, or rejects with code TIMEOUT / CONNECTION_CLOSED. */
   invoke(request: RemotingCommand, timeoutMs: number): Promise<RemotingCommand> {
-    if (this.closed) return Promise.reject(new FlushbenchError('CONNECTION_CLOSED', `connection to ${this.remoteAddress}:${this.remotePort} is closed`));
-    return new Promise((resolve, reject) => {
-      this.pending.set(request.opaque, { resolve, reject, deadlineMs: Date.now() + timeoutMs });
-      if (!this.sweepTimer) {
-        this.sweepTimer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
-        this.sweepTimer.unref();
-      }
-      this.send(request);
-    });
+    return this.invokeEncoded(encodeFrame(request), request.opaque, timeoutMs);
   }
 
   get pendingCount(): number {

@@ -153,8 +153,56 @@ export function decodeFrameContent(content: Buffer): RemotingCommand {
   if (4 + headerLength > content.length) throw new FrameError('BAD_FRAME', `header length ${headerLength} exceeds the frame`);
   const headerBytes = content.subarray(4, 4 + headerLength);
   const header = serializeType === SerializeType.JSON ? decodeJsonHeader(headerBytes) : decodeBinaryHeader(headerBytes);
-  const body = content.length > 4 + headerLength ? content.subarray(4 + headerLength) : undefined;
-  return { ...header, body, serializeType: serializeType as SerializeTypeValue };
+  const command = header as RemotingCommand;
+  command.body = content.length > 4 + headerLength ? content.subarray(4 + headerLength) : undefined;
+  command.serializeType = serializeType as SerializeTypeValue;
+  return command;
+}
+
+/** Reads a non-negative or negative integer value that follows `"key":` in a JSON header, or null. */
+function jsonIntField(header: Buffer, key: string): number | null {
+  const at = header.indexOf(key);
+  if (at < 0) return null;
+  let p = at + key.length;
+  while (header[p] === 0x20) p++;
+  let sign = 1;
+  if (header[p] === 0x2d) {
+    sign = -1;
+    p++;
+  }
+  let value = 0;
+  let digits = 0;
+  for (; header[p] >= 0x30 && header[p] <= 0x39; p++, digits++) value = value * 10 + (header[p] - 0x30);
+  return digits > 0 ? sign * value : null;
+}
+
+/**
+ * The load generator's fast path: decodes only code, opaque and flag of a RESPONSE (no
+ * extFields, no remark). Requests, and anything unusual, get the full decode.
+ */
+export function decodeResponseLite(content: Buffer): RemotingCommand {
+  const mark = content.length >= 4 ? content.readInt32BE(0) : -1;
+  const serializeType = (mark >>> 24) & 0xff;
+  const headerLength = mark & 0xffffff;
+  if (mark >= 0 && 4 + headerLength <= content.length) {
+    const header = content.subarray(4, 4 + headerLength);
+    let code: number | null = null;
+    let opaque: number | null = null;
+    let flag: number | null = null;
+    if (serializeType === SerializeType.ROCKETMQ && headerLength >= 17) {
+      code = header.readInt16BE(0);
+      opaque = header.readInt32BE(5);
+      flag = header.readInt32BE(9);
+    } else if (serializeType === SerializeType.JSON) {
+      code = jsonIntField(header, '"code":');
+      opaque = jsonIntField(header, '"opaque":');
+      flag = jsonIntField(header, '"flag":');
+    }
+    if (code !== null && opaque !== null && flag !== null && (flag & 1) === 1) {
+      return { code, language: 'JAVA', version: 0, opaque, flag, serializeType: serializeType as SerializeTypeValue };
+    }
+  }
+  return decodeFrameContent(content);
 }
 
 /**
@@ -165,7 +213,10 @@ export class FrameDecoder {
   private chunks: Buffer[] = [];
   private buffered = 0;
 
-  constructor(private readonly maxFrameBytes = FRAME_MAX_BYTES) {}
+  constructor(
+    private readonly maxFrameBytes = FRAME_MAX_BYTES,
+    private readonly decode: (content: Buffer) => RemotingCommand = decodeFrameContent,
+  ) {}
 
   get bufferedBytes(): number {
     return this.buffered;
@@ -189,7 +240,7 @@ export class FrameDecoder {
       if (first.length === 4 + length) this.chunks.shift();
       else this.chunks[0] = first.subarray(4 + length);
       this.buffered -= 4 + length;
-      onCommand(decodeFrameContent(content));
+      onCommand(this.decode(content));
     }
   }
 

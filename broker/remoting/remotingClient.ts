@@ -11,6 +11,8 @@ export interface RemotingClientOptions {
   serializeType?: SerializeTypeValue;
   /** Server-initiated requests (e.g. NOTIFY_CONSUMER_IDS_CHANGED); unanswered codes get REQUEST_CODE_NOT_SUPPORTED. */
   onRequest?: (request: RemotingCommand) => RemotingCommand | null;
+  /** Decode only code/opaque/flag of responses (load generator fast path). */
+  liteResponses?: boolean;
 }
 
 export function parseAddress(address: string): { host: string; port: number } {
@@ -50,7 +52,7 @@ export class RemotingClient {
       socket.once('connect', () => {
         clearTimeout(timer);
         socket.removeAllListeners('error');
-        const connection = new RemotingConnection(socket, (request, conn) => this.answerServerRequest(request, conn));
+        const connection = new RemotingConnection(socket, (request, conn) => this.answerServerRequest(request, conn), this.options.liteResponses ?? false);
         this.connection = connection;
         resolve(connection);
       });
@@ -67,6 +69,12 @@ export class RemotingClient {
     request.serializeType = this.serializeType;
     const connection = this.connection && !this.connection.isClosed ? this.connection : await this.connect();
     return connection.invoke(request, timeoutMs);
+  }
+
+  /** Sends a frame the caller encoded (with `opaque` inside) and waits for its response. */
+  async invokeEncoded(frame: Buffer, opaque: number, timeoutMs: number): Promise<RemotingCommand> {
+    const connection = this.connection && !this.connection.isClosed ? this.connection : await this.connect();
+    return connection.invokeEncoded(frame, opaque, timeoutMs);
   }
 
   async invokeOneway(request: RemotingCommand): Promise<void> {
