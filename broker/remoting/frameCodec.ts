@@ -33,44 +33,68 @@ function encodeJsonHeader(command: RemotingCommand): Buffer {
   return Buffer.from(JSON.stringify(header), 'utf8');
 }
 
-function encodeBinaryHeader(command: RemotingCommand): Buffer {
-  const remark = command.remark != null ? Buffer.from(command.remark, 'utf8') : null;
-  const entries: Array<[Buffer, Buffer]> = [];
-  let extBytes = 0;
-  for (const [key, value] of Object.entries(command.extFields ?? {})) {
-    if (value == null) continue;
-    const k = Buffer.from(key, 'utf8');
-    const v = Buffer.from(String(value), 'utf8');
-    entries.push([k, v]);
-    extBytes += 2 + k.length + 4 + v.length;
+function binaryHeaderLength(command: RemotingCommand): number {
+  let length = 17 + (command.remark != null ? Buffer.byteLength(command.remark, 'utf8') : 0) + 4;
+  const ext = command.extFields;
+  if (ext) {
+    for (const key in ext) {
+      const value = ext[key];
+      if (value == null) continue;
+      length += 2 + Buffer.byteLength(key, 'utf8') + 4 + Buffer.byteLength(String(value), 'utf8');
+    }
   }
-  const out = Buffer.allocUnsafe(17 + (remark?.length ?? 0) + 4 + extBytes);
-  let p = out.writeInt16BE(command.code, 0);
+  return length;
+}
+
+/** Writes the ROCKETMQ binary header at `at`; returns the end offset. No intermediate buffers. */
+function writeBinaryHeader(command: RemotingCommand, out: Buffer, at: number, headerLength: number): number {
+  let p = out.writeInt16BE(command.code, at);
   p = out.writeInt8(languageNumber(command.language), p);
   p = out.writeInt16BE(command.version, p);
   p = out.writeInt32BE(command.opaque, p);
   p = out.writeInt32BE(command.flag, p);
-  p = out.writeInt32BE(remark?.length ?? 0, p);
-  if (remark) p += remark.copy(out, p);
-  p = out.writeInt32BE(extBytes, p);
-  for (const [k, v] of entries) {
-    p = out.writeInt16BE(k.length, p);
-    p += k.copy(out, p);
-    p = out.writeInt32BE(v.length, p);
-    p += v.copy(out, p);
+  if (command.remark != null) {
+    const remarkLength = out.write(command.remark, p + 4, 'utf8');
+    p = out.writeInt32BE(remarkLength, p) + remarkLength;
+  } else {
+    p = out.writeInt32BE(0, p);
   }
-  return out;
+  const extLengthAt = p;
+  p += 4;
+  const ext = command.extFields;
+  if (ext) {
+    for (const key in ext) {
+      const value = ext[key];
+      if (value == null) continue;
+      const keyLength = out.write(key, p + 2, 'utf8');
+      p = out.writeInt16BE(keyLength, p) + keyLength;
+      const valueLength = out.write(String(value), p + 4, 'utf8');
+      p = out.writeInt32BE(valueLength, p) + valueLength;
+    }
+  }
+  out.writeInt32BE(p - extLengthAt - 4, extLengthAt);
+  if (p - at !== headerLength) throw new Error('binary header length mismatch');
+  return p;
 }
 
 /** Encodes one command as a complete frame (one allocation for prefix + header + body). */
 export function encodeFrame(command: RemotingCommand): Buffer {
-  const header = command.serializeType === SerializeType.ROCKETMQ ? encodeBinaryHeader(command) : encodeJsonHeader(command);
   const bodyLength = command.body?.length ?? 0;
-  const frame = Buffer.allocUnsafe(8 + header.length + bodyLength);
-  frame.writeInt32BE(4 + header.length + bodyLength, 0);
-  frame.writeInt32BE(((command.serializeType & 0xff) << 24) | header.length, 4);
-  header.copy(frame, 8);
-  if (command.body) command.body.copy(frame, 8 + header.length);
+  let frame: Buffer;
+  let headerLength: number;
+  if (command.serializeType === SerializeType.ROCKETMQ) {
+    headerLength = binaryHeaderLength(command);
+    frame = Buffer.allocUnsafe(8 + headerLength + bodyLength);
+    writeBinaryHeader(command, frame, 8, headerLength);
+  } else {
+    const header = encodeJsonHeader(command);
+    headerLength = header.length;
+    frame = Buffer.allocUnsafe(8 + headerLength + bodyLength);
+    header.copy(frame, 8);
+  }
+  frame.writeInt32BE(4 + headerLength + bodyLength, 0);
+  frame.writeInt32BE(((command.serializeType & 0xff) << 24) | headerLength, 4);
+  if (command.body) command.body.copy(frame, 8 + headerLength);
   return frame;
 }
 
@@ -97,6 +121,19 @@ function decodeJsonHeader(bytes: Buffer): Omit<RemotingCommand, 'body' | 'serial
     remark: typeof parsed.remark === 'string' ? parsed.remark : undefined,
     extFields: parsed.extFields != null ? extFields : undefined,
   };
+}
+
+const shortKeys = new Map<number, string>();
+
+/** extFields keys of SEND_MESSAGE_V2 are one letter: decode each distinct one once. */
+function shortKey(bytes: Buffer, at: number, length: number): string {
+  const id = length === 0 ? 0 : length === 1 ? 0x10000 | bytes[at] : 0x20000 | (bytes[at] << 8) | bytes[at + 1];
+  let key = shortKeys.get(id);
+  if (key === undefined) {
+    key = bytes.toString('utf8', at, at + length);
+    if (shortKeys.size < 4096) shortKeys.set(id, key);
+  }
+  return key;
 }
 
 function decodeBinaryHeader(bytes: Buffer): Omit<RemotingCommand, 'body' | 'serializeType'> {
@@ -129,7 +166,7 @@ function decodeBinaryHeader(bytes: Buffer): Omit<RemotingCommand, 'body' | 'seri
       const keyLength = bytes.readInt16BE(p);
       p += 2;
       if (keyLength < 0 || p + keyLength + 4 > end) throw new FrameError('BAD_HEADER', 'extFields key out of range');
-      const key = bytes.toString('utf8', p, p + keyLength);
+      const key = keyLength <= 2 ? shortKey(bytes, p, keyLength) : bytes.toString('utf8', p, p + keyLength);
       p += keyLength;
       const valueLength = bytes.readInt32BE(p);
       p += 4;

@@ -5,7 +5,7 @@ import { FlushbenchError } from '../errors.js';
 import { ResponseCode } from '../remoting/codes.js';
 import { createResponse, type RemotingCommand } from '../remoting/remotingCommand.js';
 import {
-  encodeSocketAddress, findProperty, type MessageToStore, offsetMessageId, parseProperties, serializeProperties, type SocketAddressBytes,
+  encodeSocketAddress, findProperty, type MessageToStore, offsetMessageId, type SocketAddressBytes, storedProperties,
 } from '../store/messageCodec.js';
 import type { MessageStore } from '../store/messageStore.js';
 import { isStored, type PutStatus } from '../store/putStatus.js';
@@ -98,12 +98,9 @@ export class SendProcessor {
 
     const bornHost = this.bornHost(channel);
     const appended = items.map((item) => {
-      const properties = parseProperties(item.properties);
-      const wait = properties.get('WAIT') !== 'false';
-      properties.delete('WAIT');
-      properties.set('CLUSTER', this.settings.brokerClusterName);
+      const wait = findProperty(item.properties, 'WAIT') !== 'false';
       const message: MessageToStore = {
-        topic: header.topic, queueId, flag: item.flag, body: item.body, properties: serializeProperties(properties),
+        topic: header.topic, queueId, flag: item.flag, body: item.body, properties: storedProperties(item.properties, this.settings.brokerClusterName),
         sysFlag: header.sysFlag, bornTimestamp: header.bornTimestamp, bornHost, storeHost: this.settings.storeHost,
         reconsumeTimes: header.reconsumeTimes, preparedTransactionOffset: 0,
       };

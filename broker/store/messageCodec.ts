@@ -301,6 +301,24 @@ export function findProperty(properties: string, key: string): string | undefine
   return undefined;
 }
 
+/**
+ * The properties the broker stores for a send (4.9.x): WAIT removed, CLUSTER set. String
+ * surgery instead of parse + serialize, because it runs once per message.
+ */
+export function storedProperties(properties: string, cluster: string): string {
+  let out = properties;
+  for (const key of ['WAIT', 'CLUSTER']) {
+    const value = findProperty(out, key);
+    if (value === undefined) continue;
+    const pair = key + PROPERTY_NAME_VALUE_SEPARATOR + value;
+    const at = out.startsWith(pair) && (out.length === pair.length || out.charCodeAt(pair.length) === 2) ? 0 : out.indexOf(PROPERTY_SEPARATOR + pair) + 1;
+    const end = at + pair.length;
+    out = out.slice(0, at) + out.slice(end < out.length && out.charCodeAt(end) === 2 ? end + 1 : end);
+  }
+  if (out.length > 0 && out.charCodeAt(out.length - 1) !== 2) out += PROPERTY_SEPARATOR;
+  return `${out}CLUSTER${PROPERTY_NAME_VALUE_SEPARATOR}${cluster}`;
+}
+
 /** Java's String.hashCode, which RocketMQ stores as the ConsumeQueue tag code. */
 export function javaStringHashCode(text: string): number {
   let hash = 0;
@@ -313,10 +331,11 @@ export function tagsCodeOf(properties: string): number {
   return tags ? javaStringHashCode(tags) : 0;
 }
 
+const storeHostHex = new WeakMap<SocketAddressBytes, string>();
+
 /** Offset msgId: store host (ip + port) + int64 physical offset, as upper-case hex. */
 export function offsetMessageId(storeHost: SocketAddressBytes, physicalOffset: number): string {
-  const id = Buffer.alloc(storeHost.length + 8);
-  storeHost.copy(id, 0);
-  writeInt64(id, storeHost.length, physicalOffset);
-  return id.toString('hex').toUpperCase();
+  let prefix = storeHostHex.get(storeHost);
+  if (prefix === undefined) storeHostHex.set(storeHost, (prefix = storeHost.toString('hex').toUpperCase()));
+  return prefix + physicalOffset.toString(16).toUpperCase().padStart(16, '0');
 }
