@@ -4,10 +4,11 @@ import { register as broker } from './broker.js';
 import { register as namesrv } from './namesrv.js';
 import { register as topic } from './topic.js';
 import { register as run } from './run.js';
+import { register as calibrate } from './calibrate.js';
 
 type Register = (program: Command) => void;
 
-const registrations: Register[] = [run, broker, namesrv, topic];
+const registrations: Register[] = [run, calibrate, broker, namesrv, topic];
 
 export function registerCommands(program: Command): void {
   for (const register of registrations) register(program);
