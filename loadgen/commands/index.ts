@@ -5,10 +5,11 @@ import { register as namesrv } from './namesrv.js';
 import { register as topic } from './topic.js';
 import { register as run } from './run.js';
 import { register as calibrate } from './calibrate.js';
+import { register as verify } from './verify.js';
 
 type Register = (program: Command) => void;
 
-const registrations: Register[] = [run, calibrate, broker, namesrv, topic];
+const registrations: Register[] = [run, calibrate, verify, broker, namesrv, topic];
 
 export function registerCommands(program: Command): void {
   for (const register of registrations) register(program);
