@@ -10,6 +10,7 @@ import { AckRecorder, newLatencyHistogram, SUCCESS_STATUSES, type Histogram } fr
 import { type Cluster, launchCluster } from './clusterLauncher.js';
 import { histogramQuantileMs, type MetricValues, scrapeMetrics } from './metricsScraper.js';
 import { ProducerPool } from './producers.js';
+import { runHttpLoad } from './httpDriver.js';
 import type { Profile, ProfileVariant } from './profile.js';
 import { fetchTopicRoute, writeQueues } from './route.js';
 import { createTopic } from './topicAdmin.js';
@@ -111,8 +112,22 @@ async function runOnce(profile: Profile, variant: ProfileVariant | null, run: nu
       return list[round++ % list.length];
     };
     const recorder = new AckRecorder();
-    const pool = new ProducerPool({ ...load, sendTimeoutMs: 3000, producerGroup: 'benchmark_producer', serializeType: SerializeType[options.serializeType] }, queues, clientFor, recorder);
-    const running = pool.run();
+    let stopLoad: () => void;
+    let running: Promise<void>;
+    if (load.driver === 'http') {
+      const first = cluster?.nodes.find((n) => n.node.role === 'master');
+      if (!first) throw new Error('--driver http needs a cluster launched by bench run (not --namesrv): it loads the broker\'s HTTP produce endpoint');
+      const http = runHttpLoad({
+        url: first.metricsUrl.replace(/\/metrics$/, `/produce/${load.topic}`), connections: load.producers, sizeBytes: load.sizeBytes,
+        seconds: load.warmupS + load.durationS + 5,
+      }, recorder);
+      stopLoad = http.stop;
+      running = http.done;
+    } else {
+      const pool = new ProducerPool({ ...load, sendTimeoutMs: 3000, producerGroup: 'benchmark_producer', serializeType: SerializeType[options.serializeType] }, queues, clientFor, recorder);
+      stopLoad = () => pool.stop();
+      running = pool.run();
+    }
     say(options, `${label}: warm-up ${load.warmupS} s, then ${load.durationS} s measured, ${load.producers} producers × ${load.sizeBytes} B`);
     await new Promise((r) => setTimeout(r, load.warmupS * 1000));
     let previous = await masterMetrics(cluster);
@@ -146,7 +161,7 @@ async function runOnce(profile: Profile, variant: ProfileVariant | null, run: nu
       }
     }
     recorder.stopMeasuring();
-    pool.stop();
+    stopLoad();
     await Promise.race([running, new Promise((r) => setTimeout(r, 10_000))]);
     const fsyncTotal = delta(first, previous, 'rocketmq_fsync_total');
     const flushedTotal = delta(first, previous, 'rocketmq_messages_flushed_total');

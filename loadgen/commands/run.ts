@@ -29,6 +29,7 @@ export interface RunCommandOptions {
   json?: boolean;
   calibrate: boolean;
   serialize: 'JSON' | 'ROCKETMQ';
+  driver?: 'remoting' | 'http';
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -44,6 +45,7 @@ export function register(program: Command): void {
     .option('--batch <n>', 'messages per send request (SEND_BATCH_MESSAGE when > 1)')
     .option('--topic <name>', 'topic (default BenchmarkTest)')
     .option('--queues <n>', 'write queues per master (default 8)')
+    .addOption(new Option('--driver <driver>', 'remoting (RocketMQ protocol) or http (autocannon against the broker\'s HTTP produce endpoint)').choices(['remoting', 'http']))
     .option('--rate <msgs/s>', 'open-loop target rate with coordinated-omission correction (default: closed loop)')
     .option('--warmup <s>', 'warm-up seconds, not measured')
     .option('--duration <s>', 'measured seconds per run')
@@ -66,7 +68,7 @@ export function register(program: Command): void {
 function loadOverrides(options: RunCommandOptions): string[] {
   const map: Array<[keyof RunCommandOptions, string]> = [
     ['producers', 'producers'], ['size', 'sizeBytes'], ['batch', 'batch'], ['topic', 'topic'], ['queues', 'queues'],
-    ['rate', 'rate'], ['warmup', 'warmupS'], ['duration', 'durationS'],
+    ['rate', 'rate'], ['warmup', 'warmupS'], ['duration', 'durationS'], ['driver', 'driver'],
   ];
   return map.filter(([flag]) => options[flag] !== undefined).map(([flag, field]) => `load.${field}=${options[flag]}`);
 }
