@@ -11,6 +11,7 @@ import { type Cluster, launchCluster } from './clusterLauncher.js';
 import { histogramQuantileMs, type MetricValues, scrapeMetrics } from './metricsScraper.js';
 import { ProducerPool } from './producers.js';
 import { runHttpLoad } from './httpDriver.js';
+import { ConsumerPool } from './consumers.js';
 import type { Profile, ProfileVariant } from './profile.js';
 import { fetchTopicRoute, writeQueues } from './route.js';
 import { createTopic } from './topicAdmin.js';
@@ -112,6 +113,8 @@ async function runOnce(profile: Profile, variant: ProfileVariant | null, run: nu
       return list[round++ % list.length];
     };
     const recorder = new AckRecorder();
+    const consumers = load.consumers > 0 ? new ConsumerPool(load.topic, queues, load.consumers) : null;
+    const consuming = consumers ? await consumers.start() : null;
     let stopLoad: () => void;
     let running: Promise<void>;
     if (load.driver === 'http') {
@@ -133,6 +136,7 @@ async function runOnce(profile: Profile, variant: ProfileVariant | null, run: nu
     let previous = await masterMetrics(cluster);
     const first = previous;
     recorder.startMeasuring();
+    if (consumers) consumers.measuring = true;
     const timeseries: TimeseriesPoint[] = [];
     const started = performance.now();
     for (let second = 1; second <= load.durationS; second++) {
@@ -161,8 +165,11 @@ async function runOnce(profile: Profile, variant: ProfileVariant | null, run: nu
       }
     }
     recorder.stopMeasuring();
+    if (consumers) consumers.measuring = false;
     stopLoad();
     await Promise.race([running, new Promise((r) => setTimeout(r, 10_000))]);
+    consumers?.stop();
+    await Promise.race([consuming?.done, new Promise((r) => setTimeout(r, 6_000))]);
     const fsyncTotal = delta(first, previous, 'rocketmq_fsync_total');
     const flushedTotal = delta(first, previous, 'rocketmq_messages_flushed_total');
     const effectiveSettings = await settingsOf(cluster);
@@ -177,6 +184,7 @@ async function runOnce(profile: Profile, variant: ProfileVariant | null, run: nu
       latencyMs: latencySummary(h),
       histogram: h,
       timeseries,
+      endToEnd: consumers ? { consumed: consumers.received, latencyMs: latencySummary(consumers.histogram) } : null,
       broker: cluster ? {
         fsyncs: fsyncTotal,
         messagesPerFsync: fsyncTotal ? (flushedTotal ?? 0) / fsyncTotal : null,

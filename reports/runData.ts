@@ -51,6 +51,8 @@ export interface RunResult {
   latencyMs: LatencySummaryMs;
   histogram: Histogram;
   timeseries: TimeseriesPoint[];
+  /** With --consumers: born timestamp → delivery latency of messages consumed while measuring. */
+  endToEnd?: { consumed: number; latencyMs: LatencySummaryMs } | null;
   /** Broker totals over the measured window (from the metrics endpoint). */
   broker: { fsyncs: number | null; messagesPerFsync: number | null; flushFailedTimes: number | null } | null;
 }

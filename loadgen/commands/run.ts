@@ -30,6 +30,7 @@ export interface RunCommandOptions {
   calibrate: boolean;
   serialize: 'JSON' | 'ROCKETMQ';
   driver?: 'remoting' | 'http';
+  consumers?: string;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -47,6 +48,7 @@ export function register(program: Command): void {
     .option('--queues <n>', 'write queues per master (default 8)')
     .addOption(new Option('--driver <driver>', 'remoting (RocketMQ protocol) or http (autocannon against the broker\'s HTTP produce endpoint)').choices(['remoting', 'http']))
     .option('--rate <msgs/s>', 'open-loop target rate with coordinated-omission correction (default: closed loop)')
+    .option('--consumers <n>', 'long-polling consumers measuring end-to-end latency (default 0)')
     .option('--warmup <s>', 'warm-up seconds, not measured')
     .option('--duration <s>', 'measured seconds per run')
     .option('--repeat <n>', 'runs per profile; the report gives mean and spread', '1')
@@ -68,7 +70,7 @@ export function register(program: Command): void {
 function loadOverrides(options: RunCommandOptions): string[] {
   const map: Array<[keyof RunCommandOptions, string]> = [
     ['producers', 'producers'], ['size', 'sizeBytes'], ['batch', 'batch'], ['topic', 'topic'], ['queues', 'queues'],
-    ['rate', 'rate'], ['warmup', 'warmupS'], ['duration', 'durationS'], ['driver', 'driver'],
+    ['rate', 'rate'], ['warmup', 'warmupS'], ['duration', 'durationS'], ['driver', 'driver'], ['consumers', 'consumers'],
   ];
   return map.filter(([flag]) => options[flag] !== undefined).map(([flag, field]) => `load.${field}=${options[flag]}`);
 }
