@@ -15,7 +15,7 @@ import { ConsumerPool } from './consumers.js';
 import type { Profile, ProfileVariant } from './profile.js';
 import { fetchTopicRoute, writeQueues } from './route.js';
 import { createTopic } from './topicAdmin.js';
-import { verdictOf } from './verdictBridge.js';
+import { verdictOf } from '../reports/verdict.js';
 
 export interface RunOptions {
   storeDir: string;
