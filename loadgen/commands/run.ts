@@ -7,7 +7,8 @@ import type { HostFactsData, ProfileResult, RunData } from '../../reports/runDat
 import { applyOverrides, listProfiles, type Profile, resolveProfiles } from '../profile.js';
 import { runProfileVariant, type RunOptions } from '../runProfile.js';
 import { calibrate } from '../calibrate.js';
-import { loadHostFacts, loadReportWriter } from '../optionalModules.js';
+import { collectHostFacts } from '../hostFacts.js';
+import { writeReport } from '../../reports/writeReport.js';
 
 export interface RunCommandOptions {
   profile: string;
@@ -87,7 +88,7 @@ export async function runCommand(options: RunCommandOptions): Promise<{ runDir: 
   fs.mkdirSync(storeDir, { recursive: true });
   const say = (line: string) => !options.quiet && process.stderr.write(`${line}\n`);
 
-  const host: HostFactsData = await loadHostFacts(storeDir);
+  const host: HostFactsData = await collectHostFacts(storeDir, { fsyncProbe: true });
   if (!host.diskIsMeasured) say(`\n*** WARNING: ${host.diskWarning ?? 'the store directory is not on a real disk'} — the results do not measure a disk. ***\n`);
   const runOptions: RunOptions = {
     storeDir, logDir: path.join(runDir, 'logs'), repeat, namesrv: options.namesrv ?? null, keepStore: Boolean(options.keepStore),
@@ -111,7 +112,6 @@ export async function runCommand(options: RunCommandOptions): Promise<{ runDir: 
       host,
       results,
     };
-    const writeReport = await loadReportWriter();
     const summary = await writeReport(runDir, data);
     printVerdictTable(results, options.quiet ? null : process.stderr);
     say(`\nreport: ${path.join(runDir, 'report.html')} (also report.md, summary.json, CSVs, charts)`);
