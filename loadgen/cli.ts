@@ -4,6 +4,9 @@
 import { Command } from 'commander';
 import { registerCommands } from './commands/index.js';
 
+// `bench probe` runs 16 concurrent fdatasync loops: give libuv's thread pool room before first use.
+if (process.argv[2] === 'probe') process.env.UV_THREADPOOL_SIZE ??= '20';
+
 const program = new Command();
 program
   .name('bench')

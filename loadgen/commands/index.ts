@@ -6,10 +6,13 @@ import { register as topic } from './topic.js';
 import { register as run } from './run.js';
 import { register as calibrate } from './calibrate.js';
 import { register as verify } from './verify.js';
+import { register as probe } from './probe.js';
+import { register as tune } from './tune.js';
+import { register as compare } from './compare.js';
 
 type Register = (program: Command) => void;
 
-const registrations: Register[] = [run, calibrate, verify, broker, namesrv, topic];
+const registrations: Register[] = [run, compare, calibrate, verify, probe, tune, broker, namesrv, topic];
 
 export function registerCommands(program: Command): void {
   for (const register of registrations) register(program);
