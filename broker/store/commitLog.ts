@@ -350,31 +350,34 @@ export class CommitLog {
     return this.segments[Math.floor((physicalOffset - first.fileFromOffset) / this.segmentSizeBytes)];
   }
 
+  /** Where a read of committed bytes at `physicalOffset` lands, clipped to its segment. */
+  private committedSpan(physicalOffset: number, maxBytes: number): { segment: Segment; position: number; length: number } | null {
+    const segment = this.findSegment(physicalOffset);
+    if (!segment) return null;
+    const position = physicalOffset - segment.fileFromOffset;
+    const length = Math.min(maxBytes, segment.committedPosition - position);
+    return length > 0 ? { segment, position, length } : null;
+  }
+
   /**
    * Reads committed bytes [physicalOffset, physicalOffset + maxBytes) without crossing a
    * segment end. Returns null when nothing committed is there. Synchronous page-cache read.
    */
   readCommittedSync(physicalOffset: number, maxBytes: number): Buffer | null {
-    const segment = this.findSegment(physicalOffset);
-    if (!segment) return null;
-    const position = physicalOffset - segment.fileFromOffset;
-    const length = Math.min(maxBytes, segment.committedPosition - position);
-    if (length <= 0) return null;
-    const out = Buffer.allocUnsafe(length);
-    const read = this.io.readSync(segment.fd, out, 0, length, position);
-    return read === length ? out : out.subarray(0, read);
+    const span = this.committedSpan(physicalOffset, maxBytes);
+    if (!span) return null;
+    const out = Buffer.allocUnsafe(span.length);
+    const read = this.io.readSync(span.segment.fd, out, 0, span.length, span.position);
+    return read === span.length ? out : out.subarray(0, read);
   }
 
   /** Asynchronous variant of readCommittedSync (HA transfer reads up to 32 KiB at a time). */
   async readCommitted(physicalOffset: number, maxBytes: number): Promise<Buffer | null> {
-    const segment = this.findSegment(physicalOffset);
-    if (!segment) return null;
-    const position = physicalOffset - segment.fileFromOffset;
-    const length = Math.min(maxBytes, segment.committedPosition - position);
-    if (length <= 0) return null;
-    const out = Buffer.allocUnsafe(length);
-    const read = await this.io.read(segment.fd, out, 0, length, position);
-    return read === length ? out : out.subarray(0, read);
+    const span = this.committedSpan(physicalOffset, maxBytes);
+    if (!span) return null;
+    const out = Buffer.allocUnsafe(span.length);
+    const read = await this.io.read(span.segment.fd, out, 0, span.length, span.position);
+    return read === span.length ? out : out.subarray(0, read);
   }
 
   /** Whether an append is waiting to be written (used by shutdown to drain). */

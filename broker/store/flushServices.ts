@@ -39,6 +39,39 @@ class Sleeper {
   }
 }
 
+/** RocketMQ's ServiceThread: an async loop with an interruptible sleep. */
+abstract class ServiceLoop {
+  protected readonly sleeper = new Sleeper();
+  protected running = false;
+  private loopDone: Promise<void> = Promise.resolve();
+
+  start(): void {
+    this.running = true;
+    this.loopDone = this.loop();
+  }
+
+  protected abstract loop(): Promise<void>;
+
+  /** Simulated crash: stop without a final flush or commit. */
+  halt(): void {
+    this.running = false;
+    this.sleeper.wakeup();
+  }
+
+  protected async stopLoop(): Promise<void> {
+    this.halt();
+    await this.loopDone;
+  }
+}
+
+/** The page threshold for this round: 0 once `thoroughIntervalMs` has passed since the last thorough round. */
+function roundLeastPages(state: { lastThoroughMs: number }, leastPages: number, thoroughIntervalMs: number): number {
+  const now = Date.now();
+  if (now < state.lastThoroughMs + thoroughIntervalMs) return leastPages;
+  state.lastThoroughMs = now;
+  return 0;
+}
+
 export interface FlushRealTimeSettings {
   flushIntervalCommitLog: number;
   flushCommitLogLeastPages: number;
@@ -46,19 +79,13 @@ export interface FlushRealTimeSettings {
   flushCommitLogTimed: boolean;
 }
 
-export class FlushRealTimeService {
-  private readonly sleeper = new Sleeper();
-  private running = false;
-  private loopDone: Promise<void> = Promise.resolve();
-  private lastThoroughFlushMs = Date.now();
+export class FlushRealTimeService extends ServiceLoop {
+  private readonly thorough = { lastThoroughMs: Date.now() };
   /** Called after every fsync that moved the flushed offset (checkpoint update). */
   onFlushed: () => void = () => {};
 
-  constructor(private readonly commitLog: CommitLog, private readonly settings: FlushRealTimeSettings) {}
-
-  start(): void {
-    this.running = true;
-    this.loopDone = this.loop();
+  constructor(private readonly commitLog: CommitLog, private readonly settings: FlushRealTimeSettings) {
+    super();
   }
 
   /** Every put wakes the service unless flushCommitLogTimed (then it sleeps the full interval). */
@@ -66,31 +93,18 @@ export class FlushRealTimeService {
     if (!this.settings.flushCommitLogTimed) this.sleeper.wakeup();
   }
 
-  private async loop(): Promise<void> {
+  protected async loop(): Promise<void> {
     while (this.running) {
-      let leastPages = this.settings.flushCommitLogLeastPages;
-      const now = Date.now();
-      if (now >= this.lastThoroughFlushMs + this.settings.flushCommitLogThoroughInterval) {
-        this.lastThoroughFlushMs = now;
-        leastPages = 0;
-      }
+      const leastPages = roundLeastPages(this.thorough, this.settings.flushCommitLogLeastPages, this.settings.flushCommitLogThoroughInterval);
       await this.sleeper.sleep(this.settings.flushIntervalCommitLog);
       if (!this.running) break;
       if (await this.commitLog.flush(leastPages)) this.onFlushed();
     }
   }
 
-  /** Simulated crash: stop without flushing. */
-  halt(): void {
-    this.running = false;
-    this.sleeper.wakeup();
-  }
-
   /** Stops the loop, then flushes everything (RocketMQ retries up to 10 times on shutdown). */
   async shutdown(): Promise<void> {
-    this.running = false;
-    this.sleeper.wakeup();
-    await this.loopDone;
+    await this.stopLoop();
     for (let attempt = 0; attempt < 10 && this.commitLog.flushedOffset < this.commitLog.maxCommittedOffset; attempt++) {
       await this.commitLog.flush(0);
     }
@@ -224,21 +238,15 @@ export interface CommitSettings {
 }
 
 /** transientStorePool: moves pool buffers into the file, then wakes the flush service. */
-export class CommitRealTimeService {
-  private readonly sleeper = new Sleeper();
-  private running = false;
-  private loopDone: Promise<void> = Promise.resolve();
-  private lastCommitMs = Date.now();
+export class CommitRealTimeService extends ServiceLoop {
+  private readonly thorough = { lastThoroughMs: Date.now() };
 
   constructor(
     private readonly commitLog: CommitLog,
     private readonly settings: CommitSettings,
     private readonly afterCommit: () => void,
-  ) {}
-
-  start(): void {
-    this.running = true;
-    this.loopDone = this.loop();
+  ) {
+    super();
   }
 
   /** RocketMQ wakes the commit service on every put in pool mode; the page test still applies. */
@@ -246,33 +254,20 @@ export class CommitRealTimeService {
     this.sleeper.wakeup();
   }
 
-  private async loop(): Promise<void> {
+  protected async loop(): Promise<void> {
     while (this.running) {
-      let leastPages = this.settings.commitCommitLogLeastPages;
-      const now = Date.now();
-      if (now >= this.lastCommitMs + this.settings.commitCommitLogThoroughInterval) {
-        this.lastCommitMs = now;
-        leastPages = 0;
-      }
+      const leastPages = roundLeastPages(this.thorough, this.settings.commitCommitLogLeastPages, this.settings.commitCommitLogThoroughInterval);
       if (await this.commitLog.commitPool(leastPages)) {
-        this.lastCommitMs = Date.now();
+        this.thorough.lastThoroughMs = Date.now(); // RocketMQ: lastCommitTimestamp = end after a commit
         this.afterCommit();
       }
       await this.sleeper.sleep(this.settings.commitIntervalCommitLog);
     }
   }
 
-  /** Simulated crash: stop without committing. */
-  halt(): void {
-    this.running = false;
-    this.sleeper.wakeup();
-  }
-
   /** Stops the loop and commits everything left in the pool (RocketMQ: up to 10 tries). */
   async shutdown(): Promise<void> {
-    this.running = false;
-    this.sleeper.wakeup();
-    await this.loopDone;
+    await this.stopLoop();
     for (let attempt = 0; attempt < 10 && this.commitLog.maxCommittedOffset < this.commitLog.maxWroteOffset; attempt++) {
       await this.commitLog.commitPool(0);
     }
