@@ -16,7 +16,8 @@ export interface AdminDeps {
 export class AdminProcessors {
   constructor(private readonly deps: AdminDeps) {}
 
-  createTopic(request: RemotingCommand): RemotingCommand {
+  /** Answers after the name servers have the new route, like RocketMQ's registerIncrementBrokerData. */
+  async createTopic(request: RemotingCommand): Promise<RemotingCommand> {
     const f = request.extFields ?? {};
     const topic = f.topic ?? '';
     const problem = topicNameProblem(topic);
@@ -32,7 +33,7 @@ export class AdminProcessors {
     config.topicFilterType = f.topicFilterType === 'MULTI_TAG' ? 'MULTI_TAG' : 'SINGLE_TAG';
     config.topicSysFlag = Number(f.topicSysFlag ?? 0) || 0;
     config.order = f.order === 'true';
-    this.deps.topics.upsert(config);
+    await this.deps.topics.upsert(config);
     return createResponse(request, ResponseCode.SUCCESS);
   }
 

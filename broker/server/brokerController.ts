@@ -150,7 +150,7 @@ export class BrokerController {
       });
       this.haSlave.start();
     }
-    this.topics.onChange = () => void this.registrar?.registerAll();
+    this.topics.onChange = () => this.registrar?.registerAll();
     await this.registrar.start();
 
     let metricsPort: number | null = null;

@@ -46,8 +46,8 @@ export function topicNameProblem(topic: string): string | null {
 export class TopicConfigManager {
   private readonly topics = new Map<string, TopicConfig>();
   readonly dataVersion: DataVersion = { timestamp: Date.now(), counter: 0 };
-  /** Called after a topic is created or changed, so the broker re-registers with the name server. */
-  onChange: () => void = () => {};
+  /** Called after a topic is created or changed, so the broker re-registers with the name server; resolves when that is done. */
+  onChange: () => Promise<void> | void = () => {};
 
   constructor(
     private readonly filePath: string,
@@ -104,12 +104,12 @@ export class TopicConfigManager {
     this.dataVersion.counter++;
   }
 
-  /** UPDATE_AND_CREATE_TOPIC. */
-  upsert(config: TopicConfig): void {
+  /** UPDATE_AND_CREATE_TOPIC. Resolves once the name servers have the change (onChange settled). */
+  upsert(config: TopicConfig): Promise<void> {
     this.topics.set(config.topicName, config);
     this.bumpVersion();
     this.persist();
-    this.onChange();
+    return Promise.resolve(this.onChange());
   }
 
   /**
@@ -124,7 +124,7 @@ export class TopicConfigManager {
     const queueNums = Math.max(1, Math.min(clientDefaultQueueNums, template.writeQueueNums));
     const created = topicConfig(topic, queueNums, queueNums, template.perm & ~Perm.INHERIT);
     log.info({ topic, queueNums }, 'topic auto-created from template');
-    this.upsert(created);
+    void this.upsert(created);
     return created;
   }
 
@@ -133,7 +133,7 @@ export class TopicConfigManager {
     const existing = this.topics.get(topic);
     if (existing) return existing;
     const created = topicConfig(topic, queueNums, queueNums, Perm.READ | Perm.WRITE);
-    this.upsert(created);
+    void this.upsert(created);
     return created;
   }
 }
