@@ -18,43 +18,62 @@ export interface SendRequestHeader {
   batch: boolean;
 }
 
-const V2_KEYS: Record<string, keyof SendRequestHeader> = {
-  a: 'producerGroup', b: 'topic', c: 'defaultTopic', d: 'defaultTopicQueueNums', e: 'queueId', f: 'sysFlag',
-  g: 'bornTimestamp', h: 'flag', i: 'properties', j: 'reconsumeTimes', k: 'unitMode', l: 'maxReconsumeTimes', m: 'batch',
-};
+/** SendMessageRequestHeaderV2's one-letter keys: a producerGroup, b topic, c defaultTopic, d defaultTopicQueueNums, e queueId,
+ * f sysFlag, g bornTimestamp, h flag, i properties, j reconsumeTimes, k unitMode, l maxReconsumeTimes, m batch. */
 
-const V2_SHORT_KEY = Object.fromEntries(Object.entries(V2_KEYS).map(([short, long]) => [long, short])) as Record<keyof SendRequestHeader, string>;
-
-function required(fields: Record<string, string>, key: string, name: string): string {
-  const value = fields[key];
-  if (value === undefined) throw new FlushbenchError('MISSING_HEADER', `the request misses the required header field ${name}`);
-  return value;
+function missing(name: string): never {
+  throw new FlushbenchError('MISSING_HEADER', `the request misses the required header field ${name}`);
 }
 
-function integer(fields: Record<string, string>, key: string, name: string): number {
-  const value = Number(required(fields, key, name));
-  if (!Number.isFinite(value)) throw new FlushbenchError('BAD_HEADER', `header field ${name} is not a number: ${fields[key]}`);
-  return value;
+function integer(value: string | undefined, name: string): number {
+  if (value === undefined) missing(name);
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed)) throw new FlushbenchError('BAD_HEADER', `header field ${name} is not a number: ${value}`);
+  return parsed;
 }
 
+function text(value: string | undefined, name: string): string {
+  return value === undefined ? missing(name) : value;
+}
+
+/**
+ * SendMessageRequestHeader(V2) → SendRequestHeader. Straight-line field reads: this runs once
+ * per send, so no per-field closures or key mapping.
+ */
 export function decodeSendHeader(fields: Record<string, string> | undefined, v2: boolean): SendRequestHeader {
   const f = fields ?? {};
-  const key = (name: keyof SendRequestHeader): string => (v2 ? V2_SHORT_KEY[name] : name);
-  const optional = (name: keyof SendRequestHeader) => f[key(name)];
+  if (v2) {
+    const maxReconsumeTimes = f.l;
+    return {
+      producerGroup: text(f.a, 'producerGroup'),
+      topic: text(f.b, 'topic'),
+      defaultTopic: text(f.c, 'defaultTopic'),
+      defaultTopicQueueNums: integer(f.d, 'defaultTopicQueueNums'),
+      queueId: integer(f.e, 'queueId'),
+      sysFlag: integer(f.f, 'sysFlag'),
+      bornTimestamp: integer(f.g, 'bornTimestamp'),
+      flag: integer(f.h, 'flag'),
+      properties: f.i ?? '',
+      reconsumeTimes: Number(f.j ?? 0) || 0,
+      unitMode: f.k === 'true',
+      maxReconsumeTimes: maxReconsumeTimes !== undefined ? Number(maxReconsumeTimes) : null,
+      batch: f.m === 'true',
+    };
+  }
   return {
-    producerGroup: required(f, key('producerGroup'), 'producerGroup'),
-    topic: required(f, key('topic'), 'topic'),
-    defaultTopic: required(f, key('defaultTopic'), 'defaultTopic'),
-    defaultTopicQueueNums: integer(f, key('defaultTopicQueueNums'), 'defaultTopicQueueNums'),
-    queueId: integer(f, key('queueId'), 'queueId'),
-    sysFlag: integer(f, key('sysFlag'), 'sysFlag'),
-    bornTimestamp: integer(f, key('bornTimestamp'), 'bornTimestamp'),
-    flag: integer(f, key('flag'), 'flag'),
-    properties: optional('properties') ?? '',
-    reconsumeTimes: Number(optional('reconsumeTimes') ?? 0) || 0,
-    unitMode: optional('unitMode') === 'true',
-    maxReconsumeTimes: optional('maxReconsumeTimes') !== undefined ? Number(optional('maxReconsumeTimes')) : null,
-    batch: optional('batch') === 'true',
+    producerGroup: text(f.producerGroup, 'producerGroup'),
+    topic: text(f.topic, 'topic'),
+    defaultTopic: text(f.defaultTopic, 'defaultTopic'),
+    defaultTopicQueueNums: integer(f.defaultTopicQueueNums, 'defaultTopicQueueNums'),
+    queueId: integer(f.queueId, 'queueId'),
+    sysFlag: integer(f.sysFlag, 'sysFlag'),
+    bornTimestamp: integer(f.bornTimestamp, 'bornTimestamp'),
+    flag: integer(f.flag, 'flag'),
+    properties: f.properties ?? '',
+    reconsumeTimes: Number(f.reconsumeTimes ?? 0) || 0,
+    unitMode: f.unitMode === 'true',
+    maxReconsumeTimes: f.maxReconsumeTimes !== undefined ? Number(f.maxReconsumeTimes) : null,
+    batch: f.batch === 'true',
   };
 }
 

@@ -7,6 +7,7 @@ import { createResponse, type RemotingCommand } from '../remoting/remotingComman
 import {
   encodeSocketAddress, findProperty, type MessageToStore, offsetMessageId, type SocketAddressBytes, storedProperties,
 } from '../store/messageCodec.js';
+import type { AppendResult } from '../store/commitLog.js';
 import type { MessageStore } from '../store/messageStore.js';
 import { isStored, type PutStatus } from '../store/putStatus.js';
 import type { ClientChannel } from './clientManager.js';
@@ -70,9 +71,12 @@ export class SendProcessor {
     if (!(this.settings.brokerPermission & Perm.WRITE)) {
       return createResponse(request, ResponseCode.NO_PERMISSION, `the broker[${this.settings.brokerName}] sending message is forbidden`);
     }
-    const problem = topicNameProblem(header.topic);
-    if (problem) return createResponse(request, ResponseCode.SYSTEM_ERROR, problem);
+    // Known topics were validated when they were created; only a new name needs the check.
     let topic = this.topics.get(header.topic);
+    if (!topic) {
+      const problem = topicNameProblem(header.topic);
+      if (problem) return createResponse(request, ResponseCode.SYSTEM_ERROR, problem);
+    }
     if (!topic && this.settings.autoCreateTopicEnable) {
       topic = this.topics.createFromTemplate(header.topic, header.defaultTopic, header.defaultTopicQueueNums) ?? undefined;
     }
@@ -88,6 +92,7 @@ export class SendProcessor {
 
     const items = batch ? this.batchItems(request) : [{ flag: header.flag, body: request.body ?? Buffer.alloc(0), properties: header.properties }];
     if (items instanceof Error) return createResponse(request, ResponseCode.MESSAGE_ILLEGAL, items.message);
+    if (items.length === 0) return createResponse(request, ResponseCode.MESSAGE_ILLEGAL, 'the message is illegal: the batch body holds no message');
     for (const item of items) {
       if (Number(findProperty(item.properties, 'DELAY') ?? 0) > 0) {
         return createResponse(request, ResponseCode.MESSAGE_ILLEGAL, 'delay-level messages are not supported by the flushbench broker (no ScheduleMessageService)');
@@ -97,25 +102,30 @@ export class SendProcessor {
     if (this.settings.ackWithoutStore) return this.calibrationAck(request, queueId, items.length);
 
     const bornHost = this.bornHost(channel);
-    const appended = items.map((item) => {
+    const cluster = this.settings.brokerClusterName;
+    const appended: AppendResult[] = [];
+    let failedAppend: AppendResult | undefined;
+    for (const item of items) {
       const wait = findProperty(item.properties, 'WAIT') !== 'false';
       const message: MessageToStore = {
-        topic: header.topic, queueId, flag: item.flag, body: item.body, properties: storedProperties(item.properties, this.settings.brokerClusterName),
+        topic: header.topic, queueId, flag: item.flag, body: item.body, properties: storedProperties(item.properties, cluster),
         sysFlag: header.sysFlag, bornTimestamp: header.bornTimestamp, bornHost, storeHost: this.settings.storeHost,
         reconsumeTimes: header.reconsumeTimes, preparedTransactionOffset: 0,
       };
-      return this.store.appendMessage(message, wait);
-    });
+      const result = this.store.appendMessage(message, wait);
+      if (result.status !== 'PUT_OK' && !failedAppend) failedAppend = result;
+      appended.push(result);
+    }
     const first = appended[0];
-    const failedAppend = appended.find((a) => a.status !== 'PUT_OK');
     let status: PutStatus;
     if (failedAppend) status = failedAppend.status;
     else if (appended.length === 1) status = await first.settled;
     else status = worstStatus(await Promise.all(appended.map((a) => a.settled)));
     this.metrics.recordSendStatus(status);
     const { code, remark } = responseForStatus(status, failedAppend?.reason);
-    if (!isStored(status) || !first) return createResponse(request, code, remark ?? undefined);
-    const msgId = appended.map((a) => offsetMessageId(this.settings.storeHost, a.physicalOffset)).join(',');
+    if (!isStored(status)) return createResponse(request, code, remark ?? undefined);
+    const storeHost = this.settings.storeHost;
+    const msgId = appended.length === 1 ? offsetMessageId(storeHost, first.physicalOffset) : appended.map((a) => offsetMessageId(storeHost, a.physicalOffset)).join(',');
     return createResponse(request, code, remark ?? undefined, {
       msgId, queueId: String(queueId), queueOffset: String(first.queueOffset), MSG_REGION: 'DefaultRegion', TRACE_ON: 'true',
     });

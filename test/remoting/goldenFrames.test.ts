@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SerializeType } from '../../broker/remoting/codes.js';
-import { decodeFrameContent, decodeResponseLite, encodeFrame, FrameDecoder } from '../../broker/remoting/frameCodec.js';
+import { decodeFrameContent, decodeResponseLite, encodeFrame, FrameDecoder, FrameError } from '../../broker/remoting/frameCodec.js';
 import { parseLenientJson, stringifyLegacyJson } from '../../broker/remoting/lenientJson.js';
 import type { RemotingCommand } from '../../broker/remoting/remotingCommand.js';
 
@@ -171,4 +171,40 @@ test('lenient JSON: unquoted numeric map keys parse, and the legacy writer produ
   assert.deepEqual(parseLenientJson(written), value);
   assert.deepEqual(parseLenientJson(JSON.stringify(value)), value, 'standard JSON still parses');
   assert.deepEqual(parseLenientJson('{ 0 : "spaced" }'), { 0: 'spaced' });
+});
+
+test('binary header values repeat across frames but each frame decodes its own bytes (value interning)', () => {
+  const values = ['1700000000123', '1700000000124', '1700000000123', '', 'x', 'ü', 'y'.repeat(33), 'y'.repeat(32), 'y'.repeat(31) + 'z', 'TBW102'];
+  for (const g of values) {
+    for (const key of ['g', 'gg', 'long-key-name']) {
+      const command: RemotingCommand = { code: 310, language: 'JAVA', version: 401, opaque: 1, flag: 0, extFields: { [key]: g, b: 'BenchmarkTest' }, serializeType: 1 };
+      assert.deepEqual(decodeWhole(encodeFrame(command))[0].extFields, { [key]: g, b: 'BenchmarkTest' }, `${key}=${g}`);
+    }
+  }
+});
+
+test('binary encoding: long and non-ASCII strings take the native UTF-8 path and round-trip', () => {
+  const long = `${'ascii '.repeat(20)}then ü 测试 😀 and a lone surrogate-free tail`;
+  const command: RemotingCommand = {
+    code: 1, language: 'JAVA', version: 401, opaque: 5, flag: 1, remark: long, extFields: { [long.slice(0, 70)]: long, ['😀']: '😀'.repeat(40) }, serializeType: 1,
+  };
+  const bytes = encodeFrame(command);
+  assert.equal(bytes.readInt32BE(0), bytes.length - 4);
+  assert.equal(bytes.readInt32BE(8 + 13), Buffer.byteLength(long), 'remark length is in UTF-8 bytes');
+  assert.deepEqual(decodeWhole(bytes), [command]);
+  assert.deepEqual(decodeWhole(encodeFrame({ ...command, serializeType: 0 })), [{ ...command, serializeType: 0 }]);
+});
+
+test('lite response decoding of JSON headers: field order, spaces, look-alike extFields keys; requests and odd headers get the full decode', () => {
+  const lite = (json: string) => decodeResponseLite(frame(0, Buffer.from(json)).subarray(4));
+  const reordered = lite('{"opaque" : -42, "extFields":{"code":"7","flag":"0","opaque":"x"},"language":"JAVA","flag": 1,"code":   17}');
+  assert.deepEqual([reordered.code, reordered.opaque, reordered.flag], [17, -42, 1]);
+  assert.equal(reordered.extFields, undefined, 'lite: no extFields');
+  // Not a response (flag bit 0 clear): full decode, extFields included.
+  const request = lite('{"code":310,"flag":0,"opaque":9,"extFields":{"a":"g"}}');
+  assert.deepEqual(request.extFields, { a: 'g' });
+  // A missing opaque: full decode still answers (opaque 0) rather than guessing.
+  const noOpaque = lite('{"code":0,"flag":1,"remark":"r"}');
+  assert.deepEqual([noOpaque.opaque, noOpaque.remark], [0, 'r']);
+  assert.throws(() => lite('{"code":0,"flag":1,"opaque":1'), FrameError, 'a broken header is an error, not a guess');
 });

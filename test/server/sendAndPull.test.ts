@@ -95,6 +95,11 @@ test('SEND_BATCH_MESSAGE stores every message; msgId lists one offset id per mes
   const broken = sendV2({ topic: 'T', queueId: 3, body: Buffer.from([0, 0, 0, 99, 1, 2]) });
   broken.code = RequestCode.SEND_BATCH_MESSAGE;
   assert.equal((await client.invoke(broken, 3000)).code, ResponseCode.MESSAGE_ILLEGAL);
+  const empty = sendV2({ topic: 'T', queueId: 3, body: Buffer.alloc(0) });
+  empty.code = RequestCode.SEND_BATCH_MESSAGE;
+  const emptyResponse = await client.invoke(empty, 3000);
+  assert.equal(emptyResponse.code, ResponseCode.MESSAGE_ILLEGAL, 'an empty batch stores nothing and says so');
+  assert.equal(emptyResponse.extFields?.msgId, undefined);
 });
 
 test('a send to an unknown topic creates it from TBW102 with the client\'s queue count', async () => {
