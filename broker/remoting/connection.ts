@@ -9,9 +9,19 @@ import { decodeFrameContent, decodeResponseLite, encodeFrame, FRAME_MAX_BYTES, F
 import { isResponse, markOneway, type RemotingCommand } from './remotingCommand.js';
 
 const log = childLogger('remoting');
-/** Stop reading from a peer once this much of our output waits in its socket. */
-const WRITE_HIGH_WATER_BYTES = 8 * 1024 * 1024;
+/** Default: stop reading from a peer once this much of our output waits in its socket. */
+export const WRITE_HIGH_WATER_BYTES = 8 * 1024 * 1024;
+/** Timeouts are checked this often, so a request times out at most this late. */
 const SWEEP_INTERVAL_MS = 20;
+/** A closing connection flushes what it owes the peer, but waits no longer than this for it. */
+const CLOSE_LINGER_MS = 1000;
+
+export interface ConnectionOptions {
+  /** Decode only code/opaque/flag of responses (load generator: it needs nothing else). */
+  liteResponses?: boolean;
+  /** Pause reading while more than this many bytes of our output wait in the socket. */
+  writeHighWaterBytes?: number;
+}
 
 interface Pending {
   resolve: (response: RemotingCommand) => void;
@@ -32,22 +42,27 @@ export class RemotingConnection {
   private sweepTimer: NodeJS.Timeout | null = null;
   private readonly closeListeners: Array<(reason: string) => void> = [];
   private closed = false;
+  private readonly writeHighWaterBytes: number;
+  /** How often reading was paused because the peer did not drain our writes. */
+  readPauses = 0;
   closeReason = '';
 
   constructor(
     readonly socket: net.Socket,
     /** Called for every incoming request (not for responses to our own requests). */
     private readonly onRequest: (request: RemotingCommand, connection: RemotingConnection) => void,
-    /** Decode only code/opaque/flag of responses (load generator: it needs nothing else). */
-    liteResponses = false,
+    options: ConnectionOptions = {},
   ) {
-    this.decoder = new FrameDecoder(FRAME_MAX_BYTES, liteResponses ? decodeResponseLite : decodeFrameContent);
+    this.decoder = new FrameDecoder(FRAME_MAX_BYTES, options.liteResponses ? decodeResponseLite : decodeFrameContent);
+    this.writeHighWaterBytes = options.writeHighWaterBytes ?? WRITE_HIGH_WATER_BYTES;
     this.id = `c${nextConnectionId++}`;
     this.remoteAddress = (socket.remoteAddress ?? '0.0.0.0').replace(/^::ffff:/, '');
     this.remotePort = socket.remotePort ?? 0;
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('drain', () => socket.resume());
+    socket.on('drain', () => {
+      if (!this.closed) socket.resume();
+    });
     socket.on('error', (error) => this.close(`socket error: ${error.message}`));
     socket.on('close', () => this.close(this.closeReason || 'peer closed the connection'));
   }
@@ -56,7 +71,13 @@ export class RemotingConnection {
     return this.closed;
   }
 
+  /** "ip:port" of the peer, as RocketMQ logs a channel. */
+  get remote(): string {
+    return `${this.remoteAddress}:${this.remotePort}`;
+  }
+
   private onData(chunk: Buffer): void {
+    if (this.closed) return;
     try {
       this.decoder.push(chunk, (command) => {
         if (isResponse(command)) this.settle(command);
@@ -88,7 +109,11 @@ export class RemotingConnection {
     this.socket.cork();
     for (const frame of frames) this.socket.write(frame);
     this.socket.uncork();
-    if (this.socket.writableLength > WRITE_HIGH_WATER_BYTES) this.socket.pause();
+    if (this.socket.writableLength > this.writeHighWaterBytes && !this.socket.isPaused()) {
+      // Backpressure: the peer does not read its answers; stop taking requests until 'drain'.
+      this.readPauses++;
+      this.socket.pause();
+    }
   }
 
   /** Queues an already encoded frame (the load generator's reusable request buffers). */
@@ -154,13 +179,16 @@ export class RemotingConnection {
     const error = new FlushbenchError('CONNECTION_CLOSED', `connection to ${this.remoteAddress}:${this.remotePort} closed: ${reason}`);
     for (const waiting of this.pending.values()) waiting.reject(error);
     this.pending.clear();
-    if (this.outbox.length && !this.socket.destroyed) {
-      for (const frame of this.outbox) this.socket.write(frame);
+    const socket = this.socket;
+    if (!socket.destroyed && (this.outbox.length > 0 || socket.writableLength > 0)) {
+      // Answers already owed (e.g. to requests before a bad frame) go out first, then FIN.
+      for (const frame of this.outbox) socket.write(frame);
       this.outbox = [];
-      this.socket.end();
+      socket.end();
+      setTimeout(() => socket.destroy(), CLOSE_LINGER_MS).unref();
     } else {
-      this.socket.destroy();
+      socket.destroy();
     }
-    for (const listener of this.closeListeners) listener(reason);
+    for (const listener of this.closeListeners.splice(0)) listener(reason);
   }
 }

@@ -19,11 +19,17 @@ export interface RemotingCommand {
   serializeType: SerializeTypeValue;
 }
 
-let nextOpaque = 1;
+let lastOpaque = 0;
 
+/** The process-wide request id counter (RemotingCommand.requestId): 1, 2, … wrapping within int32. */
+export function nextOpaque(): number {
+  lastOpaque = (lastOpaque + 1) & 0x7fffffff;
+  return lastOpaque;
+}
+
+/** A request from this process: language JAVA, version 401 (4.9.4, so name servers answer standard JSON), a fresh opaque. */
 export function createRequest(code: number, extFields?: Record<string, string>, body?: Buffer, serializeType: SerializeTypeValue = SerializeType.JSON): RemotingCommand {
-  nextOpaque = (nextOpaque + 1) | 0;
-  return { code, language: 'JAVA', version: CLIENT_VERSION_4_9_4, opaque: nextOpaque, flag: 0, extFields, body, serializeType };
+  return { code, language: 'JAVA', version: CLIENT_VERSION_4_9_4, opaque: nextOpaque(), flag: 0, extFields, body, serializeType };
 }
 
 /** A response to `request`: same opaque and serialize type, response flag set. */
