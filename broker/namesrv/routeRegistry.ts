@@ -1,45 +1,67 @@
-// The name server's tables (RouteInfoManager): clusters, broker groups with their addresses by
-// brokerId, topic → queue data per broker group, and the live table that expires brokers that
-// stop re-registering (120 s) or whose registering connection closes.
+// The name server's tables (RouteInfoManager, apache/rocketmq 4.9.x):
+//   brokerAddrTable   brokerName → {cluster, brokerName, brokerAddrs: brokerId → "ip:port"}
+//   clusterAddrTable  clusterName → brokerNames
+//   topicQueueTable   topic → brokerName → QueueData (only masters, brokerId 0, register topics)
+//   brokerLiveTable   brokerAddr → last registration time, data version, HA address, connection
+// A broker that does not re-register for brokerExpiredMs (120 s) is dropped by expire(); one
+// whose registering connection closes is dropped at once (onChannelDestroy).
+import type { DataVersion, TopicConfig } from './registerBrokerBody.js';
 
+/** RouteInfoManager.BROKER_CHANNEL_EXPIRED_TIME. */
 export const BROKER_EXPIRED_MS = 120_000;
+export const MASTER_ID = 0;
 
+/** Field names in fastjson's (alphabetical) order, so JSON.stringify writes the same bytes. */
 export interface QueueData {
   brokerName: string;
-  readQueueNums: number;
-  writeQueueNums: number;
   perm: number;
+  readQueueNums: number;
   topicSysFlag: number;
+  writeQueueNums: number;
 }
 
 export interface BrokerData {
-  cluster: string;
-  brokerName: string;
   brokerAddrs: Record<string, string>;
+  brokerName: string;
+  cluster: string;
 }
 
-export interface TopicConfigLike {
-  topicName?: string;
-  readQueueNums: number;
-  writeQueueNums: number;
-  perm: number;
-  topicSysFlag?: number;
+export interface TopicRoute {
+  brokerDatas: BrokerData[];
+  filterServerTable: Record<string, string[]>;
+  queueDatas: QueueData[];
 }
 
 interface LiveBroker {
   lastUpdateMs: number;
+  dataVersion: DataVersion;
   haServerAddr: string;
   connectionId: string | null;
 }
 
 export interface Registration {
   clusterName: string;
-  brokerName: string;
   brokerAddr: string;
+  brokerName: string;
   brokerId: number;
   haServerAddr: string;
-  topics: Record<string, TopicConfigLike>;
+  topicConfigTable: Record<string, TopicConfig>;
+  dataVersion: DataVersion;
+  /** null: leave the broker's filter servers as they are (pre-3.0.11 brokers). */
+  filterServerList: string[] | null;
+  /** The connection the registration came on; closing it unregisters the broker. */
   connectionId: string | null;
+}
+
+/** What a slave learns from registering: its master's address and HA address (null for masters). */
+export interface RegisterResult {
+  masterAddr: string | null;
+  haServerAddr: string | null;
+}
+
+export interface RouteRegistryOptions {
+  now?: () => number;
+  brokerExpiredMs?: number;
 }
 
 export class RouteRegistry {
@@ -47,76 +69,159 @@ export class RouteRegistry {
   readonly clusters = new Map<string, Set<string>>();
   readonly topics = new Map<string, Map<string, QueueData>>();
   private readonly live = new Map<string, LiveBroker>();
+  private readonly filterServers = new Map<string, string[]>();
+  private readonly now: () => number;
+  readonly brokerExpiredMs: number;
 
-  constructor(private readonly now: () => number = Date.now) {}
-
-  /** Returns the master's addresses for a slave's response (haServerAddr, masterAddr). */
-  register(r: Registration): { masterAddr: string | null; haServerAddr: string | null } {
-    let cluster = this.clusters.get(r.clusterName);
-    if (!cluster) this.clusters.set(r.clusterName, (cluster = new Set()));
-    cluster.add(r.brokerName);
-    let broker = this.brokers.get(r.brokerName);
-    if (!broker) this.brokers.set(r.brokerName, (broker = { cluster: r.clusterName, brokerName: r.brokerName, brokerAddrs: {} }));
-    // An address registered under another id (role switch) is replaced, like RocketMQ.
-    for (const [id, addr] of Object.entries(broker.brokerAddrs)) if (addr === r.brokerAddr && Number(id) !== r.brokerId) delete broker.brokerAddrs[id];
-    broker.brokerAddrs[String(r.brokerId)] = r.brokerAddr;
-    if (r.brokerId === 0) {
-      for (const [topic, config] of Object.entries(r.topics)) {
-        let queues = this.topics.get(topic);
-        if (!queues) this.topics.set(topic, (queues = new Map()));
-        queues.set(r.brokerName, {
-          brokerName: r.brokerName, readQueueNums: config.readQueueNums, writeQueueNums: config.writeQueueNums, perm: config.perm, topicSysFlag: config.topicSysFlag ?? 0,
-        });
-      }
-    }
-    this.live.set(r.brokerAddr, { lastUpdateMs: this.now(), haServerAddr: r.haServerAddr, connectionId: r.connectionId });
-    if (r.brokerId === 0) return { masterAddr: null, haServerAddr: null };
-    const masterAddr = broker.brokerAddrs['0'] ?? null;
-    return { masterAddr, haServerAddr: masterAddr ? this.live.get(masterAddr)?.haServerAddr ?? null : null };
+  constructor(options: RouteRegistryOptions = {}) {
+    this.now = options.now ?? Date.now;
+    this.brokerExpiredMs = options.brokerExpiredMs ?? BROKER_EXPIRED_MS;
   }
 
-  unregister(brokerName: string, brokerAddr: string, brokerId: number): void {
+  register(r: Registration): RegisterResult {
+    let names = this.clusters.get(r.clusterName);
+    if (!names) this.clusters.set(r.clusterName, (names = new Set()));
+    names.add(r.brokerName);
+    let broker = this.brokers.get(r.brokerName);
+    let registerFirst = false;
+    if (!broker) {
+      registerFirst = true;
+      this.brokers.set(r.brokerName, (broker = { brokerAddrs: {}, brokerName: r.brokerName, cluster: r.clusterName }));
+    }
+    // One address has one id: a slave switched to master drops its old entry.
+    for (const [id, addr] of Object.entries(broker.brokerAddrs)) if (addr === r.brokerAddr && Number(id) !== r.brokerId) delete broker.brokerAddrs[id];
+    const id = String(r.brokerId);
+    registerFirst ||= broker.brokerAddrs[id] === undefined;
+    broker.brokerAddrs[id] = r.brokerAddr;
+    if (r.brokerId === MASTER_ID && (registerFirst || this.dataVersionChanged(r.brokerAddr, r.dataVersion))) {
+      for (const config of Object.values(r.topicConfigTable)) this.updateQueueData(r.brokerName, config);
+    }
+    this.live.set(r.brokerAddr, { lastUpdateMs: this.now(), dataVersion: { ...r.dataVersion }, haServerAddr: r.haServerAddr, connectionId: r.connectionId });
+    if (r.filterServerList) {
+      if (r.filterServerList.length === 0) this.filterServers.delete(r.brokerAddr);
+      else this.filterServers.set(r.brokerAddr, r.filterServerList);
+    }
+    if (r.brokerId === MASTER_ID) return { masterAddr: null, haServerAddr: null };
+    const masterAddr = broker.brokerAddrs[String(MASTER_ID)];
+    const master = masterAddr === undefined ? undefined : this.live.get(masterAddr);
+    return master ? { masterAddr, haServerAddr: master.haServerAddr } : { masterAddr: null, haServerAddr: null };
+  }
+
+  /** True if the broker never registered or registered a different data version (isBrokerTopicConfigChanged). */
+  dataVersionChanged(brokerAddr: string, dataVersion: DataVersion): boolean {
+    const previous = this.live.get(brokerAddr)?.dataVersion;
+    return !previous || previous.timestamp !== dataVersion.timestamp || previous.counter !== dataVersion.counter;
+  }
+
+  /** The data version the broker last registered, or null (QUERY_DATA_VERSION). */
+  dataVersionOf(brokerAddr: string): DataVersion | null {
+    return this.live.get(brokerAddr)?.dataVersion ?? null;
+  }
+
+  /** Counts as a registration for expiry (QUERY_DATA_VERSION with an unchanged version). */
+  touch(brokerAddr: string): void {
+    const live = this.live.get(brokerAddr);
+    if (live) live.lastUpdateMs = this.now();
+  }
+
+  private updateQueueData(brokerName: string, config: TopicConfig): void {
+    let queues = this.topics.get(config.topicName);
+    if (!queues) this.topics.set(config.topicName, (queues = new Map()));
+    queues.set(brokerName, {
+      brokerName, perm: config.perm, readQueueNums: config.readQueueNums, topicSysFlag: config.topicSysFlag ?? 0, writeQueueNums: config.writeQueueNums,
+    });
+  }
+
+  /** UNREGISTER_BROKER: removes brokerId from the group; an empty group leaves its cluster and every topic. */
+  unregister(clusterName: string, brokerAddr: string, brokerName: string, brokerId: number): void {
     this.live.delete(brokerAddr);
+    this.filterServers.delete(brokerAddr);
     const broker = this.brokers.get(brokerName);
     if (!broker) return;
-    if (broker.brokerAddrs[String(brokerId)] === brokerAddr) delete broker.brokerAddrs[String(brokerId)];
+    delete broker.brokerAddrs[String(brokerId)];
     if (Object.keys(broker.brokerAddrs).length > 0) return;
-    // The group is gone: remove it from its cluster and from every topic.
     this.brokers.delete(brokerName);
-    for (const names of this.clusters.values()) names.delete(brokerName);
+    const names = this.clusters.get(clusterName);
+    if (names) {
+      names.delete(brokerName);
+      if (names.size === 0) this.clusters.delete(clusterName);
+    }
+    this.removeTopicsOf(brokerName);
+  }
+
+  /** onChannelDestroy for one address: its entry goes; a group left empty goes from its cluster and topics. */
+  private removeAddress(brokerAddr: string): void {
+    this.live.delete(brokerAddr);
+    this.filterServers.delete(brokerAddr);
+    for (const broker of this.brokers.values()) {
+      const id = Object.keys(broker.brokerAddrs).find((key) => broker.brokerAddrs[key] === brokerAddr);
+      if (id === undefined) continue;
+      delete broker.brokerAddrs[id];
+      if (Object.keys(broker.brokerAddrs).length === 0) {
+        this.brokers.delete(broker.brokerName);
+        for (const [cluster, names] of this.clusters) {
+          if (names.delete(broker.brokerName) && names.size === 0) this.clusters.delete(cluster);
+        }
+        this.removeTopicsOf(broker.brokerName);
+      }
+      return;
+    }
+  }
+
+  private removeTopicsOf(brokerName: string): void {
     for (const [topic, queues] of this.topics) {
       queues.delete(brokerName);
       if (queues.size === 0) this.topics.delete(topic);
     }
   }
 
-  private removeByAddress(brokerAddr: string): void {
-    for (const broker of this.brokers.values()) {
-      for (const [id, addr] of Object.entries(broker.brokerAddrs)) if (addr === brokerAddr) this.unregister(broker.brokerName, addr, Number(id));
+  /** scanNotActiveBroker: drops brokers silent for longer than brokerExpiredMs; returns them with their connection. */
+  expire(): Array<{ brokerAddr: string; connectionId: string | null }> {
+    const now = this.now();
+    const expired: Array<{ brokerAddr: string; connectionId: string | null }> = [];
+    for (const [brokerAddr, live] of this.live) {
+      if (live.lastUpdateMs + this.brokerExpiredMs < now) expired.push({ brokerAddr, connectionId: live.connectionId });
     }
-    this.live.delete(brokerAddr);
-  }
-
-  /** Drops brokers silent for longer than BROKER_EXPIRED_MS; returns their addresses. */
-  expire(): string[] {
-    const expired: string[] = [];
-    for (const [addr, live] of this.live) if (this.now() - live.lastUpdateMs > BROKER_EXPIRED_MS) expired.push(addr);
-    for (const addr of expired) this.removeByAddress(addr);
+    for (const { brokerAddr } of expired) this.removeAddress(brokerAddr);
     return expired;
   }
 
-  /** A broker's registering connection closed (onChannelDestroy). */
+  /** A broker's registering connection closed: every address registered on it goes at once. */
   connectionClosed(connectionId: string): string[] {
     const gone = [...this.live].filter(([, live]) => live.connectionId === connectionId).map(([addr]) => addr);
-    for (const addr of gone) this.removeByAddress(addr);
+    for (const addr of gone) this.removeAddress(addr);
     return gone;
   }
 
-  route(topic: string): { queueDatas: QueueData[]; brokerDatas: BrokerData[] } | null {
+  /** pickupTopicRouteData: null unless the topic has queues on a broker group that is still known. */
+  route(topic: string): TopicRoute | null {
     const queues = this.topics.get(topic);
     if (!queues || queues.size === 0) return null;
-    const queueDatas = [...queues.values()];
-    const brokerDatas = queueDatas.map((q) => this.brokers.get(q.brokerName)).filter((b): b is BrokerData => Boolean(b));
-    return { queueDatas, brokerDatas };
+    const brokerDatas: BrokerData[] = [];
+    const filterServerTable: Record<string, string[]> = {};
+    for (const brokerName of queues.keys()) {
+      const broker = this.brokers.get(brokerName);
+      if (!broker) continue;
+      brokerDatas.push({ brokerAddrs: { ...broker.brokerAddrs }, brokerName: broker.brokerName, cluster: broker.cluster });
+      for (const addr of Object.values(broker.brokerAddrs)) {
+        const filters = this.filterServers.get(addr);
+        if (filters) filterServerTable[addr] = filters;
+      }
+    }
+    if (brokerDatas.length === 0) return null;
+    return { brokerDatas, filterServerTable, queueDatas: [...queues.values()].map((q) => ({ ...q })) };
+  }
+
+  /** ClusterInfo: every broker group and every cluster's group names. */
+  clusterInfo(): { brokerAddrTable: Record<string, BrokerData>; clusterAddrTable: Record<string, string[]> } {
+    return {
+      brokerAddrTable: Object.fromEntries(this.brokers),
+      clusterAddrTable: Object.fromEntries([...this.clusters].map(([name, names]) => [name, [...names]])),
+    };
+  }
+
+  /** brokerAddr → last registration time (ms), for diagnostics and tests. */
+  liveBrokers(): Map<string, number> {
+    return new Map([...this.live].map(([addr, live]) => [addr, live.lastUpdateMs]));
   }
 }

@@ -1,25 +1,56 @@
-// `bench namesrv`: a RocketMQ-compatible name server.
+// `bench namesrv`: a RocketMQ-compatible name server (routes for producers, consumers and brokers).
 import type { Command } from 'commander';
 import { NameServer } from '../../broker/namesrv/namesrvServer.js';
+import { FlushbenchError } from '../../broker/errors.js';
 import { loadPropertiesFile } from './propertiesFile.js';
+
+interface NamesrvOptions {
+  port: string;
+  host: string;
+  config?: string;
+}
+
+function parsePort(text: string, where: string): number {
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new FlushbenchError('BAD_PORT', `${where}: "${text}" is not a port number (0-65535, 0 = any free port)`);
+  return port;
+}
 
 export function register(program: Command): void {
   program
     .command('namesrv')
-    .description('run a RocketMQ-compatible name server (default 127.0.0.1:9876)')
-    .option('--port <port>', 'listen port', '9876')
+    .description('run a RocketMQ-compatible name server; prints "namesrv listening on HOST:PORT" when ready, stops cleanly on SIGINT/SIGTERM')
+    .option('--port <port>', 'listen port; 0 picks a free one', '9876')
     .option('--host <host>', 'listen address', '127.0.0.1')
-    .option('-c, --config <file>', 'namesrv.properties (listenPort, listenHost)')
-    .action(async (options: { port: string; host: string; config?: string }) => {
+    .option('-c, --config <file>', 'namesrv.properties: listenPort, listenHost, orderMessageEnable (other RocketMQ keys are ignored); --port/--host given on the command line win')
+    .addHelpText('after', '\nExamples:\n  bench namesrv\n  bench namesrv --port 0\n  bench namesrv -c broker/conf/namesrv.properties')
+    .action(async (options: NamesrvOptions, command: Command) => {
       const file = options.config ? loadPropertiesFile(options.config) : {};
-      const port = Number(file.listenPort ?? options.port);
-      const host = file.listenHost ?? options.host;
-      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port ${options.port} is not a port number`);
-      const nameServer = new NameServer();
-      const bound = await nameServer.listen(port, host);
+      const fromCli = (name: string) => command.getOptionValueSource(name) === 'cli';
+      const port = fromCli('port') || file.listenPort === undefined ? parsePort(options.port, '--port') : parsePort(file.listenPort, `listenPort in ${options.config}`);
+      const host = fromCli('host') || file.listenHost === undefined ? options.host : file.listenHost;
+      const nameServer = new NameServer({ orderMessageEnable: file.orderMessageEnable === 'true' });
+      let bound: number;
+      try {
+        bound = await nameServer.listen(port, host);
+      } catch (error) {
+        await nameServer.close();
+        throw error;
+      }
       process.stdout.write(`namesrv listening on ${host}:${bound}\n`);
-      const stop = () => void nameServer.close().then(() => process.exit(0));
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      let stopping = false;
+      const stop = () => {
+        if (stopping) return;
+        stopping = true;
+        nameServer.close().then(
+          () => process.exit(0),
+          (error: unknown) => {
+            process.stderr.write(`bench namesrv: error while closing: ${String(error)}\n`);
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
     });
 }
