@@ -19,9 +19,15 @@ const CLOSE_LINGER_MS = 1000;
 export interface ConnectionOptions {
   /** Decode only code/opaque/flag of responses (load generator: it needs nothing else). */
   liteResponses?: boolean;
-  /** Pause reading while more than this many bytes of our output wait in the socket. */
+  /**
+   * Backpressure for the answering side: stop reading requests while more than this many bytes
+   * of our output wait (queued or in the socket), resume on 'drain'. Infinity (the default)
+   * never pauses; a requester must not use it, or two peers could each wait for the other to read.
+   */
   writeHighWaterBytes?: number;
 }
+
+const EMPTY = Buffer.alloc(0);
 
 interface Pending {
   resolve: (response: RemotingCommand) => void;
@@ -37,7 +43,10 @@ export class RemotingConnection {
   readonly remotePort: number;
   private readonly decoder: FrameDecoder;
   private outbox: Buffer[] = [];
+  private outboxBytes = 0;
   private flushScheduled = false;
+  /** Reading is paused for backpressure (not by the peer or by a close). */
+  private readStopped = false;
   private readonly pending = new Map<number, Pending>();
   private sweepTimer: NodeJS.Timeout | null = null;
   private readonly closeListeners: Array<(reason: string) => void> = [];
@@ -54,15 +63,13 @@ export class RemotingConnection {
     options: ConnectionOptions = {},
   ) {
     this.decoder = new FrameDecoder(FRAME_MAX_BYTES, options.liteResponses ? decodeResponseLite : decodeFrameContent);
-    this.writeHighWaterBytes = options.writeHighWaterBytes ?? WRITE_HIGH_WATER_BYTES;
+    this.writeHighWaterBytes = options.writeHighWaterBytes ?? Number.POSITIVE_INFINITY;
     this.id = `c${nextConnectionId++}`;
     this.remoteAddress = (socket.remoteAddress ?? '0.0.0.0').replace(/^::ffff:/, '');
     this.remotePort = socket.remotePort ?? 0;
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('drain', () => {
-      if (!this.closed) socket.resume();
-    });
+    socket.on('drain', () => this.maybeResumeReading());
     socket.on('error', (error) => this.close(`socket error: ${error.message}`));
     socket.on('close', () => this.close(this.closeReason || 'peer closed the connection'));
   }
@@ -76,13 +83,42 @@ export class RemotingConnection {
     return `${this.remoteAddress}:${this.remotePort}`;
   }
 
+  /** Bytes of our output not yet taken by the kernel: queued for the next flush plus the socket's buffer. */
+  get unsentBytes(): number {
+    return this.outboxBytes + this.socket.writableLength;
+  }
+
+  /** Per decoded command; false stops decoding (the rest stays buffered) when our output backs up. */
+  private readonly onCommand = (command: RemotingCommand): boolean => {
+    if (isResponse(command)) this.settle(command);
+    else this.onRequest(command, this);
+    if (this.outboxBytes + this.socket.writableLength <= this.writeHighWaterBytes) return true;
+    this.stopReading();
+    return false;
+  };
+
+  private stopReading(): void {
+    if (this.readStopped || this.closed) return;
+    this.readStopped = true;
+    this.readPauses++;
+    this.socket.pause();
+  }
+
+  private maybeResumeReading(): void {
+    if (!this.readStopped || this.closed || this.unsentBytes > this.writeHighWaterBytes) return;
+    this.readStopped = false;
+    this.socket.resume();
+    this.onData(EMPTY); // requests that arrived before the pause and wait in the decoder
+  }
+
   private onData(chunk: Buffer): void {
     if (this.closed) return;
+    if (this.readStopped) {
+      this.decoder.append(chunk);
+      return;
+    }
     try {
-      this.decoder.push(chunk, (command) => {
-        if (isResponse(command)) this.settle(command);
-        else this.onRequest(command, this);
-      });
+      this.decoder.push(chunk, this.onCommand);
     } catch (error) {
       log.warn({ connection: this.id, peer: `${this.remoteAddress}:${this.remotePort}`, err: (error as Error).message }, 'closing connection: bad frame');
       this.close(`bad frame: ${(error as Error).message}`);
@@ -106,20 +142,20 @@ export class RemotingConnection {
     if (this.closed || this.outbox.length === 0) return;
     const frames = this.outbox;
     this.outbox = [];
+    this.outboxBytes = 0;
     this.socket.cork();
     for (const frame of frames) this.socket.write(frame);
     this.socket.uncork();
-    if (this.socket.writableLength > this.writeHighWaterBytes && !this.socket.isPaused()) {
-      // Backpressure: the peer does not read its answers; stop taking requests until 'drain'.
-      this.readPauses++;
-      this.socket.pause();
-    }
+    // Backpressure: answers produced later (async processors) count too; 'drain' resumes.
+    if (this.socket.writableLength > this.writeHighWaterBytes) this.stopReading();
+    else this.maybeResumeReading();
   }
 
   /** Queues an already encoded frame (the load generator's reusable request buffers). */
   sendEncoded(frame: Buffer): void {
     if (this.closed) return;
     this.outbox.push(frame);
+    this.outboxBytes += frame.length;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => this.flush());
@@ -184,6 +220,7 @@ export class RemotingConnection {
       // Answers already owed (e.g. to requests before a bad frame) go out first, then FIN.
       for (const frame of this.outbox) socket.write(frame);
       this.outbox = [];
+      this.outboxBytes = 0;
       socket.end();
       setTimeout(() => socket.destroy(), CLOSE_LINGER_MS).unref();
     } else {

@@ -149,9 +149,20 @@ export class FrameDecoder {
     return this.buffered;
   }
 
-  push(chunk: Buffer, onCommand: (command: RemotingCommand) => void): void {
+  /** Buffers a chunk without decoding (the owner paused processing; a later push continues). */
+  append(chunk: Buffer): void {
+    if (chunk.length === 0) return;
     this.chunks.push(chunk);
     this.buffered += chunk.length;
+  }
+
+  /**
+   * Buffers `chunk` and hands every complete frame to `onCommand`, in order. If onCommand
+   * returns false, decoding stops there and the rest stays buffered for the next push (which
+   * may be an empty chunk).
+   */
+  push(chunk: Buffer, onCommand: (command: RemotingCommand) => unknown): void {
+    this.append(chunk);
     for (;;) {
       if (this.buffered < 4) return;
       const head = this.chunks[0].length >= 4 ? this.chunks[0] : this.compact();
@@ -168,7 +179,7 @@ export class FrameDecoder {
       if (first.length === 4 + length) this.chunks.shift();
       else this.chunks[0] = first.subarray(4 + length);
       this.buffered -= 4 + length;
-      onCommand(this.decode(content));
+      if (onCommand(this.decode(content)) === false) return;
     }
   }
 

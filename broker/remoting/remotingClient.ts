@@ -22,8 +22,6 @@ export interface RemotingClientOptions {
   onRequest?: (request: RemotingCommand, connection: RemotingConnection) => Promise<RemotingCommand | null> | RemotingCommand | null;
   /** Decode only code/opaque/flag of responses (load generator fast path). */
   liteResponses?: boolean;
-  /** Pause reading while more than this many bytes of our requests wait in the socket. */
-  writeHighWaterBytes?: number;
 }
 
 export function parseAddress(address: string): { host: string; port: number } {
@@ -76,7 +74,7 @@ export class RemotingClient {
         clearTimeout(timer);
         socket.removeAllListeners('error');
         const connection = new RemotingConnection(socket, (request, conn) => this.answerServerRequest(request, conn), {
-          liteResponses: this.options.liteResponses, writeHighWaterBytes: this.options.writeHighWaterBytes,
+          liteResponses: this.options.liteResponses,
         });
         this.connection = connection;
         resolve(connection);

@@ -7,7 +7,7 @@ import net from 'node:net';
 import { FlushbenchError } from '../errors.js';
 import { childLogger } from '../logger.js';
 import { ResponseCode } from './codes.js';
-import { RemotingConnection } from './connection.js';
+import { RemotingConnection, WRITE_HIGH_WATER_BYTES } from './connection.js';
 import { createResponse, FLAG_RESPONSE, isOneway, type RemotingCommand } from './remotingCommand.js';
 
 const log = childLogger('remoting-server');
@@ -88,7 +88,7 @@ export class RemotingServer {
   }
 
   private accept(socket: net.Socket): void {
-    const connection = new RemotingConnection(socket, (request, conn) => this.dispatch(request, conn), { writeHighWaterBytes: this.options.writeHighWaterBytes });
+    const connection = new RemotingConnection(socket, (request, conn) => this.dispatch(request, conn), { writeHighWaterBytes: this.options.writeHighWaterBytes ?? WRITE_HIGH_WATER_BYTES });
     this.liveConnections.add(connection);
     connection.onClose((reason) => {
       this.liveConnections.delete(connection);
