@@ -30,14 +30,7 @@ export function register(program: Command): void {
       const port = fromCli('port') || file.listenPort === undefined ? parsePort(options.port, '--port') : parsePort(file.listenPort, `listenPort in ${options.config}`);
       const host = fromCli('host') || file.listenHost === undefined ? options.host : file.listenHost;
       const nameServer = new NameServer({ orderMessageEnable: file.orderMessageEnable === 'true' });
-      let bound: number;
-      try {
-        bound = await nameServer.listen(port, host);
-      } catch (error) {
-        await nameServer.close();
-        throw error;
-      }
-      process.stdout.write(`namesrv listening on ${host}:${bound}\n`);
+      // Handlers first: a launcher may signal the moment it reads the ready line.
       let stopping = false;
       const stop = () => {
         if (stopping) return;
@@ -52,5 +45,15 @@ export function register(program: Command): void {
       };
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
+      let bound: number;
+      try {
+        bound = await nameServer.listen(port, host);
+      } catch (error) {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        await nameServer.close();
+        throw error;
+      }
+      if (!stopping) process.stdout.write(`namesrv listening on ${host}:${bound}\n`);
     });
 }
