@@ -84,7 +84,7 @@ const A: Broker = { name: 'broker-a', addr: '10.0.0.1:10911', id: 0, topics: { T
 const A_SLAVE: Broker = { name: 'broker-a', addr: '10.0.0.3:10911', id: 1, topics: { T: 4 } };
 const B: Broker = { name: 'broker-b', addr: '10.0.0.2:10911', id: 0, topics: { T: 8 } };
 
-test('route bytes are fastjson\'s: fields by name, brokerId keys unquoted below 4.9.4 and quoted from 4.9.4', async () => {
+test('route bytes are fastjson\'s: fields by name, brokerId keys unquoted below 4.9.4 and quoted from 4.9.4', { timeout: 10_000 }, async () => {
   for (const b of [A, A_SLAVE, B]) assert.equal((await register(client(), b)).code, ResponseCode.SUCCESS);
   const brokerDatas = (q: (id: number) => string) =>
     `"brokerDatas":[{"brokerAddrs":{${q(0)}:"10.0.0.1:10911",${q(1)}:"10.0.0.3:10911"},"brokerName":"broker-a","cluster":"DefaultCluster"},` +
@@ -101,7 +101,7 @@ test('route bytes are fastjson\'s: fields by name, brokerId keys unquoted below 
   assert.equal((await client().invoke(asked, 2000)).body?.toString(), standard);
 });
 
-test('unknown topic: TOPIC_NOT_EXIST with RocketMQ\'s remark; a request without topic: SYSTEM_ERROR naming the field', async () => {
+test('unknown topic: TOPIC_NOT_EXIST with RocketMQ\'s remark; a request without topic: SYSTEM_ERROR naming the field', { timeout: 10_000 }, async () => {
   const missing = await routeText('Nope', 401);
   assert.equal(missing.code, ResponseCode.TOPIC_NOT_EXIST);
   assert.equal(missing.remark, 'No topic route info in name server for the topic: Nope\nSee http://rocketmq.apache.org/docs/faq/ for further details.');
@@ -120,7 +120,7 @@ function withLength(text: string): Buffer {
   return Buffer.concat([int32(bytes.length), bytes]);
 }
 
-test('a compressed REGISTER_BROKER body (RegisterBrokerBody.encode(true)) with a matching bodyCrc32 registers its topics', async () => {
+test('a compressed REGISTER_BROKER body (RegisterBrokerBody.encode(true)) with a matching bodyCrc32 registers its topics', { timeout: 10_000 }, async () => {
   const raw = Buffer.concat([
     withLength('{"counter":3,"timestamp":1700000000000}'),
     int32(2), withLength('Zipped 8 8 6 SINGLE_TAG'), withLength('%RETRY%group 1 1 6 SINGLE_TAG'),
@@ -145,13 +145,13 @@ test('a compressed REGISTER_BROKER body (RegisterBrokerBody.encode(true)) with a
   assert.equal((await register(c, B)).code, ResponseCode.SUCCESS);
 });
 
-test('brokers older than V3_0_11 (version < 37) send a bare TopicConfigSerializeWrapper', async () => {
+test('brokers older than V3_0_11 (version < 37) send a bare TopicConfigSerializeWrapper', { timeout: 10_000 }, async () => {
   const wrapper = Buffer.from(JSON.stringify({ dataVersion: { counter: 1, timestamp: 1 }, topicConfigTable: { Old: { topicName: 'Old', readQueueNums: 2, writeQueueNums: 2, perm: 6 } } }));
   assert.equal((await register(client(), A, wrapper, {}, 36)).code, ResponseCode.SUCCESS);
   assert.deepEqual(await queues('Old'), { 'broker-a': 2 });
 });
 
-test('topics are re-read only when the data version changes (isBrokerTopicConfigChanged) or on first registration', async () => {
+test('topics are re-read only when the data version changes (isBrokerTopicConfigChanged) or on first registration', { timeout: 10_000 }, async () => {
   const c = client();
   await register(c, { ...A, topics: { T: 4 }, counter: 1 });
   await register(c, { ...A, topics: { T: 16 }, counter: 1 });
@@ -164,13 +164,13 @@ test('topics are re-read only when the data version changes (isBrokerTopicConfig
   assert.equal(other.extFields?.changed, 'true');
 });
 
-test('filter servers registered by a broker appear in filterServerTable of its topics', async () => {
+test('filter servers registered by a broker appear in filterServerTable of its topics', { timeout: 10_000 }, async () => {
   await register(client(), { ...A, filterServerList: ['10.0.0.1:30000'] });
   const data = JSON.parse((await routeText('T', 401)).text) as { filterServerTable: Record<string, string[]> };
   assert.deepEqual(data.filterServerTable, { '10.0.0.1:10911': ['10.0.0.1:30000'] });
 });
 
-test('KV config: GET_KV_CONFIG without a value is QUERY_NOT_FOUND (22); put, get, list, registration body, delete', async () => {
+test('KV config: GET_KV_CONFIG without a value is QUERY_NOT_FOUND (22); put, get, list, registration body, delete', { timeout: 10_000 }, async () => {
   const c = client();
   const get = () => c.invoke(createRequest(RequestCode.GET_KV_CONFIG, { namespace: 'ORDER_TOPIC_CONFIG', key: 'T' }), 2000);
   const none = await get();
@@ -187,7 +187,7 @@ test('KV config: GET_KV_CONFIG without a value is QUERY_NOT_FOUND (22); put, get
   assert.equal((await get()).code, ResponseCode.QUERY_NOT_FOUND);
 });
 
-test('orderMessageEnable adds orderTopicConf from the KV config to the route', async () => {
+test('orderMessageEnable adds orderTopicConf from the KV config to the route', { timeout: 10_000 }, async () => {
   await nameServer.close();
   await start({ orderMessageEnable: true });
   const c = client();
@@ -196,7 +196,7 @@ test('orderMessageEnable adds orderTopicConf from the KV config to the route', a
   assert.match((await routeText('T', 401)).text, /"filterServerTable":\{\},"orderTopicConf":"broker-a:4","queueDatas"/);
 });
 
-test('GET_ALL_TOPIC_LIST_FROM_NAMESERVER and GET_BROKER_CLUSTER_INFO (legacy keys, as 4.9.x writes ClusterInfo)', async () => {
+test('GET_ALL_TOPIC_LIST_FROM_NAMESERVER and GET_BROKER_CLUSTER_INFO (legacy keys, as 4.9.x writes ClusterInfo)', { timeout: 10_000 }, async () => {
   for (const b of [A, A_SLAVE, { ...B, topics: { T: 8, OnlyB: 1 } }]) await register(client(), b);
   const topics = await client().invoke(createRequest(RequestCode.GET_ALL_TOPIC_LIST_FROM_NAMESERVER), 2000);
   assert.deepEqual((JSON.parse(topics.body?.toString() ?? '') as { topicList: string[] }).topicList.sort(), ['OnlyB', 'T']);
@@ -206,7 +206,7 @@ test('GET_ALL_TOPIC_LIST_FROM_NAMESERVER and GET_BROKER_CLUSTER_INFO (legacy key
     '"broker-b":{"brokerAddrs":{0:"10.0.0.2:10911"},"brokerName":"broker-b","cluster":"DefaultCluster"}},"clusterAddrTable":{"DefaultCluster":["broker-a","broker-b"]}}');
 });
 
-test('the expiry scan drops a silent broker, closes its connection and empties its cluster', async () => {
+test('the expiry scan drops a silent broker, closes its connection and empties its cluster', { timeout: 10_000 }, async () => {
   const silent = client();
   await register(silent, B);
   const alive = client();

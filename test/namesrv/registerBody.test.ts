@@ -10,7 +10,7 @@ const JAVA_PLAIN = '{"filterServerList":[],"topicConfigSerializeWrapper":{"dataV
   '"topicConfigTable":{"TBW102":{"order":false,"perm":7,"readQueueNums":8,"topicFilterType":"SINGLE_TAG","topicName":"TBW102","topicSysFlag":0,"writeQueueNums":8},' +
   '"%RETRY%g":{"order":false,"perm":6,"readQueueNums":1,"topicFilterType":"SINGLE_TAG","topicName":"%RETRY%g","topicSysFlag":0,"writeQueueNums":1}}}}';
 
-test('the plain JSON body a 4.9 broker sends decodes to its topics and data version', () => {
+test('the plain JSON body a 4.9 broker sends decodes to its topics and data version', { timeout: 10_000 }, () => {
   const body = decodeRegisterBrokerBody(Buffer.from(JAVA_PLAIN), false);
   assert.deepEqual(body.dataVersion, { counter: 7, timestamp: 1_700_000_000_000 });
   assert.deepEqual(Object.keys(body.topicConfigTable), ['TBW102', '%RETRY%g']);
@@ -18,7 +18,7 @@ test('the plain JSON body a 4.9 broker sends decodes to its topics and data vers
   assert.deepEqual(decodeRegisterBrokerBody(undefined, false), { topicConfigTable: {}, dataVersion: { counter: 0, timestamp: 0 }, filterServerList: [] });
 });
 
-test('the compressed form: deflate of int32-length-prefixed data version, topic count, "name read write perm filter" lines, filter list', () => {
+test('the compressed form: deflate of int32-length-prefixed data version, topic count, "name read write perm filter" lines, filter list', { timeout: 10_000 }, () => {
   const parts: Buffer[] = [];
   const int = (n: number) => {
     const b = Buffer.alloc(4);
@@ -41,7 +41,7 @@ test('the compressed form: deflate of int32-length-prefixed data version, topic 
   });
 });
 
-test('encode → decode round trips in both forms (the compressed form drops topicSysFlag and order, like Java)', () => {
+test('encode → decode round trips in both forms (the compressed form drops topicSysFlag and order, like Java)', { timeout: 10_000 }, () => {
   const original: RegisterBrokerBody = {
     dataVersion: { counter: 3, timestamp: 9 },
     topicConfigTable: { A: { topicName: 'A', readQueueNums: 4, writeQueueNums: 2, perm: 6, topicFilterType: 'SINGLE_TAG', topicSysFlag: 1, order: true } },
@@ -52,7 +52,7 @@ test('encode → decode round trips in both forms (the compressed form drops top
   assert.deepEqual(zipped.topicConfigTable.A, { ...original.topicConfigTable.A, topicSysFlag: 0, order: false });
 });
 
-test('hostile or broken bodies fail with BAD_REGISTER_BODY, never with a crash or a huge allocation', () => {
+test('hostile or broken bodies fail with BAD_REGISTER_BODY, never with a crash or a huge allocation', { timeout: 10_000 }, () => {
   const fails = (body: Buffer, compressed: boolean) => assert.throws(() => decodeRegisterBrokerBody(body, compressed), (e: unknown) => e instanceof FlushbenchError && e.code === 'BAD_REGISTER_BODY');
   fails(Buffer.from('{'), false);
   fails(Buffer.from('{"topicConfigSerializeWrapper":{"topicConfigTable":[1]}}'), false);

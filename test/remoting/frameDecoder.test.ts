@@ -29,7 +29,7 @@ function frameOf(serializeType: number, header: Buffer): Buffer {
   return out;
 }
 
-test('each malformed input fails with its own FrameError code', () => {
+test('each malformed input fails with its own FrameError code', { timeout: 20_000 }, () => {
   assert.equal(errorCode(withPrefix(FRAME_MAX_BYTES + 1)), 'FRAME_TOO_LARGE');
   assert.equal(errorCode(withPrefix(0x7fffffff)), 'FRAME_TOO_LARGE');
   assert.equal(errorCode(withPrefix(2000), undefined), null, 'a frame below the limit just waits for more bytes');
@@ -56,7 +56,7 @@ test('each malformed input fails with its own FrameError code', () => {
   assert.equal(errorCode(lying), 'BAD_FRAME');
 });
 
-test('commands before a bad frame in the same chunk are delivered, then the error stops the stream', () => {
+test('commands before a bad frame in the same chunk are delivered, then the error stops the stream', { timeout: 20_000 }, () => {
   const good = encodeFrame({ code: 1, language: 'JAVA', version: 0, opaque: 7, flag: 0, serializeType: 1 });
   const seen: number[] = [];
   const decoder = new FrameDecoder();
@@ -65,7 +65,7 @@ test('commands before a bad frame in the same chunk are delivered, then the erro
   assert.equal(decoder.bufferedBytes, 0);
 });
 
-test('a 4 MiB frame in 4 KiB pieces (and a stream of small frames in 1-byte pieces) is joined once, not per piece', (t) => {
+test('a 4 MiB frame in 4 KiB pieces (and a stream of small frames in 1-byte pieces) is joined once, not per piece', { timeout: 20_000 }, (t) => {
   let copiedBytes = 0;
   const concat = Buffer.concat;
   t.mock.method(Buffer, 'concat', (list: readonly Uint8Array[], totalLength?: number) => {

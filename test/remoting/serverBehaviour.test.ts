@@ -37,7 +37,7 @@ async function rawPeer(port: number): Promise<{ socket: net.Socket; frames: Remo
   return { socket, frames };
 }
 
-test('answers to many requests that arrive together leave in a few socket writes, not one write each', async () => {
+test('answers to many requests that arrive together leave in a few socket writes, not one write each', { timeout: 30_000 }, async () => {
   const server = new RemotingServer();
   server.registerProcessor(ECHO, (request) => createResponse(request, ResponseCode.SUCCESS, undefined, { echo: request.extFields?.value ?? '' }));
   let socketWrites = 0;
@@ -71,7 +71,7 @@ test('answers to many requests that arrive together leave in a few socket writes
   }
 });
 
-test('backpressure: a peer that does not read its answers stops being read; reading resumes after it drains', async () => {
+test('backpressure: a peer that does not read its answers stops being read; reading resumes after it drains', { timeout: 30_000 }, async () => {
   const server = new RemotingServer({ writeHighWaterBytes: 64 * 1024 });
   const answerBytes = 512 * 1024;
   let processed = 0;
@@ -106,7 +106,7 @@ test('backpressure: a peer that does not read its answers stops being read; read
   }
 });
 
-test('the default processor handles codes without their own; the server fixes opaque, flag and serialize type of every answer', async () => {
+test('the default processor handles codes without their own; the server fixes opaque, flag and serialize type of every answer', { timeout: 30_000 }, async () => {
   const server = new RemotingServer();
   server.registerDefaultProcessor((request) => createResponse(request, ResponseCode.SUCCESS, `default got ${request.code}`));
   // A careless processor: wrong opaque, no response flag, other serialize type.
@@ -124,7 +124,7 @@ test('the default processor handles codes without their own; the server fixes op
   }
 });
 
-test('one server listens on two ports (listenPort and listenPort - 2) and close releases both', async () => {
+test('one server listens on two ports (listenPort and listenPort - 2) and close releases both', { timeout: 30_000 }, async () => {
   const server = new RemotingServer();
   server.registerProcessor(ECHO, (request) => createResponse(request, ResponseCode.SUCCESS, undefined, { port: String(request.extFields?.port) }));
   const first = await server.listen(0);
@@ -147,7 +147,7 @@ test('one server listens on two ports (listenPort and listenPort - 2) and close 
   }
 });
 
-test('the server can send requests to a connected client: answered by its handler (sync, async, throwing) or REQUEST_CODE_NOT_SUPPORTED', async () => {
+test('the server can send requests to a connected client: answered by its handler (sync, async, throwing) or REQUEST_CODE_NOT_SUPPORTED', { timeout: 30_000 }, async () => {
   const server = new RemotingServer();
   server.registerProcessor(ECHO, (request) => createResponse(request, ResponseCode.SUCCESS));
   const connections: RemotingConnection[] = [];
@@ -199,7 +199,7 @@ test('the server can send requests to a connected client: answered by its handle
   }
 });
 
-test('server close ends every connection: pending client calls reject, and the next call reconnects only when a server is back', async () => {
+test('server close ends every connection: pending client calls reject, and the next call reconnects only when a server is back', { timeout: 30_000 }, async () => {
   const server = new RemotingServer();
   server.registerProcessor(ECHO, () => null); // never answers
   const port = await server.listen(0);

@@ -63,7 +63,7 @@ const fixtures = [
 ];
 
 for (const fixture of fixtures) {
-  test(`literal fixture: ${fixture.name}`, () => {
+  test(`literal fixture: ${fixture.name}`, { timeout: 10_000 }, () => {
     assert.equal(fixture.bytes.readInt32BE(0), fixture.bytes.length - 4, 'the fixture itself is consistent');
     assert.equal(encodeFrame(fixture.command()).toString('hex'), fixture.bytes.toString('hex'));
     const decoded: RemotingCommand[] = [];
@@ -85,13 +85,13 @@ for (const fixture of fixtures) {
   });
 }
 
-test('JSON headers from other clients: any field order, language as a number, remark, unknown fields ignored', () => {
+test('JSON headers from other clients: any field order, language as a number, remark, unknown fields ignored', { timeout: 10_000 }, () => {
   const text = '{"version":317,"remark":"hi","unknown":[1,2],"opaque":-5,"language":9,"flag":3,"extFields":{"topic":"T"},"code":105}';
   const decoded = decodeHeader(SerializeType.JSON, Buffer.from(text));
   assert.deepEqual(decoded, { code: 105, language: 'GO', version: 317, opaque: -5, flag: 3, remark: 'hi', extFields: { topic: 'T' } });
 });
 
-test('codes match apache/rocketmq 4.9.7 RequestCode / ResponseCode / LanguageCode', () => {
+test('codes match apache/rocketmq 4.9.7 RequestCode / ResponseCode / LanguageCode', { timeout: 10_000 }, () => {
   const requests: Array<[keyof typeof RequestCode, number]> = [
     ['SEND_MESSAGE', 10], ['PULL_MESSAGE', 11], ['QUERY_CONSUMER_OFFSET', 14], ['UPDATE_CONSUMER_OFFSET', 15], ['UPDATE_AND_CREATE_TOPIC', 17],
     ['GET_ALL_TOPIC_CONFIG', 21], ['GET_BROKER_RUNTIME_INFO', 28], ['SEARCH_OFFSET_BY_TIMESTAMP', 29], ['GET_MAX_OFFSET', 30], ['GET_MIN_OFFSET', 31],
@@ -116,7 +116,7 @@ test('codes match apache/rocketmq 4.9.7 RequestCode / ResponseCode / LanguageCod
   assert.equal(languageNumber('COBOL'), 7);
 });
 
-test('RemotingCommand helpers: opaque counter, response mirrors the request, flag bits', () => {
+test('RemotingCommand helpers: opaque counter, response mirrors the request, flag bits', { timeout: 10_000 }, () => {
   const a = createRequest(RequestCode.GET_ROUTEINFO_BY_TOPIC, { topic: 'T' });
   const b = createRequest(RequestCode.GET_ROUTEINFO_BY_TOPIC, { topic: 'T' }, undefined, SerializeType.ROCKETMQ);
   assert.equal(b.opaque, a.opaque + 1);
