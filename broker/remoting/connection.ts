@@ -37,6 +37,15 @@ interface Pending {
 
 let nextConnectionId = 1;
 
+// A Promise executor shared by every request: it hands resolve/reject over through these two
+// slots, so invoking allocates no closure of its own (only the Promise and its Pending entry).
+let capturedResolve: ((response: RemotingCommand) => void) | null = null;
+let capturedReject: ((error: Error) => void) | null = null;
+function capturePromiseFunctions(resolve: (response: RemotingCommand) => void, reject: (error: Error) => void): void {
+  capturedResolve = resolve;
+  capturedReject = reject;
+}
+
 export class RemotingConnection {
   readonly id: string;
   readonly remoteAddress: string;
@@ -165,14 +174,15 @@ export class RemotingConnection {
   /** Like invoke, for a frame encoded by the caller with the given opaque. */
   invokeEncoded(frame: Buffer, opaque: number, timeoutMs: number): Promise<RemotingCommand> {
     if (this.closed) return Promise.reject(new FlushbenchError('CONNECTION_CLOSED', `connection to ${this.remoteAddress}:${this.remotePort} is closed`));
-    return new Promise((resolve, reject) => {
-      this.pending.set(opaque, { resolve, reject, deadlineMs: Date.now() + timeoutMs });
-      if (!this.sweepTimer) {
-        this.sweepTimer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
-        this.sweepTimer.unref();
-      }
-      this.sendEncoded(frame);
-    });
+    const promise = new Promise<RemotingCommand>(capturePromiseFunctions);
+    this.pending.set(opaque, { resolve: capturedResolve as (response: RemotingCommand) => void, reject: capturedReject as (error: Error) => void, deadlineMs: Date.now() + timeoutMs });
+    capturedResolve = capturedReject = null;
+    if (!this.sweepTimer) {
+      this.sweepTimer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
+      this.sweepTimer.unref();
+    }
+    this.sendEncoded(frame);
+    return promise;
   }
 
   sendOneway(request: RemotingCommand): void {

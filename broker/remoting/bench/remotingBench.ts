@@ -35,8 +35,8 @@ const TIMESTAMP_MARKER = '9999999999999';
 function sendRequest(serializeType: SerializeTypeValue, topic = 'BenchmarkTest', queueId = 0): RemotingCommand {
   return createRequest(RequestCode.SEND_MESSAGE_V2, {
     a: 'benchmark_producer', b: topic, c: 'TBW102', d: '4', e: String(queueId), f: '0', g: TIMESTAMP_MARKER, h: '0',
-    i: 'UNIQ_KEY\u00017F0000010001B4AAC3B2F1A7F50000\u0002WAIT\u0001true', j: '0', k: 'false', l: '16',
-  }, BODY, serializeType);
+    i: 'UNIQ_KEY\u00017F0000010001B4AAC3B2F1A7F50000\u0002WAIT\u0001true', j: '0', k: 'false', m: 'false',
+  }, BODY, serializeType); // what a 4.9.4 Java producer sends: a..k and m (l only on retries)
 }
 
 function throughput(task: { result?: unknown }): number {
