@@ -141,6 +141,8 @@ export class RemotingConnection {
     waiting.resolve(response);
   }
 
+  private readonly flushNow = (): void => this.flush();
+
   /** Queues a frame; all frames queued in one event-loop turn go out in one write. */
   send(command: RemotingCommand): void {
     this.sendEncoded(encodeFrame(command));
@@ -167,7 +169,7 @@ export class RemotingConnection {
     this.outboxBytes += frame.length;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      setImmediate(() => this.flush());
+      setImmediate(this.flushNow);
     }
   }
 
