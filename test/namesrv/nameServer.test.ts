@@ -83,7 +83,7 @@ async function registerTwoMastersAndASlave(): Promise<{ a: RemotingClient; b: Re
   return { a, b, slave, slaveResponse };
 }
 
-test('two masters and a slave: the route lists both masters with queue data, brokerAddrs keyed by brokerId', async () => {
+test('two masters and a slave: the route lists both masters with queue data, brokerAddrs keyed by brokerId', { timeout: 10_000 }, async () => {
   const { slaveResponse } = await registerTwoMastersAndASlave();
   const data = await routeData('T');
   assert.ok(data);
@@ -105,7 +105,7 @@ test('two masters and a slave: the route lists both masters with queue data, bro
   assert.equal(slaveResponse.extFields?.haServerAddr, '10.0.0.1:10912');
 });
 
-test('a master registering gets no masterAddr; a slave registering before its master gets none either', async () => {
+test('a master registering gets no masterAddr; a slave registering before its master gets none either', { timeout: 10_000 }, async () => {
   const early = await register(client(), 'broker-c', '10.0.0.9:10911', 1, {});
   assert.equal(early.extFields?.masterAddr, undefined);
   const master = await register(client(), 'broker-c', '10.0.0.8:10911', 0, { C: 1 });
@@ -114,7 +114,7 @@ test('a master registering gets no masterAddr; a slave registering before its ma
   assert.equal(again.extFields?.masterAddr, '10.0.0.8:10911');
 });
 
-test('route JSON: legacy (unquoted numeric keys) below version 401, standard from 401 or with acceptStandardJsonOnly', async () => {
+test('route JSON: legacy (unquoted numeric keys) below version 401, standard from 401 or with acceptStandardJsonOnly', { timeout: 10_000 }, async () => {
   await registerTwoMastersAndASlave();
   const legacy = await route('T', 400);
   assert.match(legacy.text, /"brokerAddrs":\{0:"10\.0\.0\.1:10911",1:"10\.0\.0\.3:10911"\}/);
@@ -130,7 +130,7 @@ test('route JSON: legacy (unquoted numeric keys) below version 401, standard fro
   assert.match(notAsked.text, /\{0:"10\.0\.0\.1:10911"/);
 });
 
-test('an unknown topic answers TOPIC_NOT_EXIST (17) with RocketMQ\'s remark', async () => {
+test('an unknown topic answers TOPIC_NOT_EXIST (17) with RocketMQ\'s remark', { timeout: 10_000 }, async () => {
   await registerTwoMastersAndASlave();
   const { response } = await route('NoSuchTopic');
   assert.equal(response.code, ResponseCode.TOPIC_NOT_EXIST);
@@ -138,7 +138,7 @@ test('an unknown topic answers TOPIC_NOT_EXIST (17) with RocketMQ\'s remark', as
   assert.equal(response.body, undefined);
 });
 
-test('unregistering: the slave leaves its group; the last broker of a group takes its queue data along', async () => {
+test('unregistering: the slave leaves its group; the last broker of a group takes its queue data along', { timeout: 10_000 }, async () => {
   const { a } = await registerTwoMastersAndASlave();
   const unregister = (brokerName: string, brokerAddr: string, brokerId: number) =>
     a.invoke(createRequest(RequestCode.UNREGISTER_BROKER, { brokerName, brokerAddr, clusterName: 'DefaultCluster', brokerId: String(brokerId) }), 2000);
@@ -152,7 +152,7 @@ test('unregistering: the slave leaves its group; the last broker of a group take
   assert.equal(await routeData('OnlyA'), null, 'a topic served only by the gone group disappears');
 });
 
-test('a broker silent for 120 s expires (injected clock); one that re-registers stays', async () => {
+test('a broker silent for 120 s expires (injected clock); one that re-registers stays', { timeout: 10_000 }, async () => {
   const { b } = await registerTwoMastersAndASlave();
   nowMs += BROKER_EXPIRED_MS - 1000;
   await register(b, 'broker-b', '10.0.0.2:10911', 0, { T: 8 });
@@ -167,7 +167,7 @@ test('a broker silent for 120 s expires (injected clock); one that re-registers 
   await until(async () => (await routeData('T')) === null, 'broker-b to expire too');
 });
 
-test('closing a broker\'s registering connection removes it at once', async () => {
+test('closing a broker\'s registering connection removes it at once', { timeout: 10_000 }, async () => {
   const { a, slave } = await registerTwoMastersAndASlave();
   slave.close();
   await until(async () => Object.keys((await routeData('T'))?.brokerDatas.find((x) => x.brokerName === 'broker-a')?.brokerAddrs ?? {}).length === 1, 'the slave to go');
@@ -176,7 +176,7 @@ test('closing a broker\'s registering connection removes it at once', async () =
   assert.equal(await routeData('OnlyA'), null);
 });
 
-test('GET_BROKER_CLUSTER_INFO lists every broker group with its addresses and the cluster\'s members', async () => {
+test('GET_BROKER_CLUSTER_INFO lists every broker group with its addresses and the cluster\'s members', { timeout: 10_000 }, async () => {
   await registerTwoMastersAndASlave();
   const response = await client().invoke(createRequest(RequestCode.GET_BROKER_CLUSTER_INFO), 2000);
   assert.equal(response.code, ResponseCode.SUCCESS);
@@ -189,7 +189,7 @@ test('GET_BROKER_CLUSTER_INFO lists every broker group with its addresses and th
   assert.deepEqual(info.clusterAddrTable.DefaultCluster.sort(), ['broker-a', 'broker-b']);
 });
 
-test('REGISTER_BROKER without required fields or with a broken body is refused and changes nothing', async () => {
+test('REGISTER_BROKER without required fields or with a broken body is refused and changes nothing', { timeout: 10_000 }, async () => {
   const c = client();
   const missing = await c.invoke(createRequest(RequestCode.REGISTER_BROKER, { brokerName: 'x' }), 2000);
   assert.equal(missing.code, ResponseCode.SYSTEM_ERROR);

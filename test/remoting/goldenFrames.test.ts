@@ -96,7 +96,7 @@ const cases = [
 ];
 
 for (const c of cases) {
-  test(`golden frame: ${c.name} encodes to the expected bytes and decodes back`, () => {
+  test(`golden frame: ${c.name} encodes to the expected bytes and decodes back`, { timeout: 10_000 }, () => {
     const golden = c.golden();
     const encoded = encodeFrame(c.command());
     assert.equal(encoded.toString('hex'), golden.toString('hex'));
@@ -104,7 +104,7 @@ for (const c of cases) {
   });
 }
 
-test('golden frame layout: length excludes itself, mark carries the serialize type in its high byte', () => {
+test('golden frame layout: length excludes itself, mark carries the serialize type in its high byte', { timeout: 10_000 }, () => {
   const binary = encodeFrame(sendRequest(1));
   assert.equal(binary.readInt32BE(0), binary.length - 4);
   assert.equal(binary[4], 1, 'ROCKETMQ = 1 in the high byte');
@@ -120,7 +120,7 @@ test('golden frame layout: length excludes itself, mark carries the serialize ty
   assert.equal(json.subarray(8, 9).toString(), '{');
 });
 
-test('the lite response decoder reads code, opaque and flag of both golden responses', () => {
+test('the lite response decoder reads code, opaque and flag of both golden responses', { timeout: 10_000 }, () => {
   for (const type of [0, 1] as const) {
     const golden = cases[2 + type].golden();
     const lite = decodeResponseLite(golden.subarray(4));
@@ -131,7 +131,7 @@ test('the lite response decoder reads code, opaque and flag of both golden respo
   assert.equal(request.extFields?.b, 'BenchmarkTest');
 });
 
-test('decode(encode(x)) = x for remarks, unicode, missing fields, oneway flags and every language', () => {
+test('decode(encode(x)) = x for remarks, unicode, missing fields, oneway flags and every language', { timeout: 10_000 }, () => {
   const commands: RemotingCommand[] = [];
   for (const serializeType of [SerializeType.JSON, SerializeType.ROCKETMQ]) {
     commands.push(
@@ -147,7 +147,7 @@ test('decode(encode(x)) = x for remarks, unicode, missing fields, oneway flags a
   }
 });
 
-test('JSON headers: language as a name or as a number, absent optional fields, numeric extFields values', () => {
+test('JSON headers: language as a name or as a number, absent optional fields, numeric extFields values', { timeout: 10_000 }, () => {
   const header = (json: string) => frame(0, Buffer.from(json));
   const [byName] = decodeWhole(header('{"code":310,"language":"GO","opaque":5,"flag":0,"version":401,"extFields":{"a":"g"}}'));
   assert.equal(byName.language, 'GO');
@@ -159,7 +159,7 @@ test('JSON headers: language as a name or as a number, absent optional fields, n
   assert.deepEqual(numeric.extFields, { queueId: '3' });
 });
 
-test('lenient JSON: unquoted numeric map keys parse, and the legacy writer produces them', () => {
+test('lenient JSON: unquoted numeric map keys parse, and the legacy writer produces them', { timeout: 10_000 }, () => {
   const legacy = '{"brokerDatas":[{"brokerAddrs":{0:"10.0.0.1:10911",1:"10.0.0.2:10911"},"brokerName":"a"}],"note":"{0:not a key}"}';
   const parsed = parseLenientJson(legacy) as { brokerDatas: Array<{ brokerAddrs: Record<string, string> }>; note: string };
   assert.deepEqual(parsed.brokerDatas[0].brokerAddrs, { 0: '10.0.0.1:10911', 1: '10.0.0.2:10911' });
@@ -173,7 +173,7 @@ test('lenient JSON: unquoted numeric map keys parse, and the legacy writer produ
   assert.deepEqual(parseLenientJson('{ 0 : "spaced" }'), { 0: 'spaced' });
 });
 
-test('binary header values repeat across frames but each frame decodes its own bytes (value interning)', () => {
+test('binary header values repeat across frames but each frame decodes its own bytes (value interning)', { timeout: 10_000 }, () => {
   const values = ['1700000000123', '1700000000124', '1700000000123', '', 'x', 'ü', 'y'.repeat(33), 'y'.repeat(32), 'y'.repeat(31) + 'z', 'TBW102'];
   for (const g of values) {
     for (const key of ['g', 'gg', 'long-key-name']) {
@@ -183,7 +183,7 @@ test('binary header values repeat across frames but each frame decodes its own b
   }
 });
 
-test('binary encoding: long and non-ASCII strings take the native UTF-8 path and round-trip', () => {
+test('binary encoding: long and non-ASCII strings take the native UTF-8 path and round-trip', { timeout: 10_000 }, () => {
   const long = `${'ascii '.repeat(20)}then ü 测试 😀 and a lone surrogate-free tail`;
   const command: RemotingCommand = {
     code: 1, language: 'JAVA', version: 401, opaque: 5, flag: 1, remark: long, extFields: { [long.slice(0, 70)]: long, ['😀']: '😀'.repeat(40) }, serializeType: 1,
@@ -195,7 +195,7 @@ test('binary encoding: long and non-ASCII strings take the native UTF-8 path and
   assert.deepEqual(decodeWhole(encodeFrame({ ...command, serializeType: 0 })), [{ ...command, serializeType: 0 }]);
 });
 
-test('lite response decoding of JSON headers: field order, spaces, look-alike extFields keys; requests and odd headers get the full decode', () => {
+test('lite response decoding of JSON headers: field order, spaces, look-alike extFields keys; requests and odd headers get the full decode', { timeout: 10_000 }, () => {
   const lite = (json: string) => decodeResponseLite(frame(0, Buffer.from(json)).subarray(4));
   const reordered = lite('{"opaque" : -42, "extFields":{"code":"7","flag":"0","opaque":"x"},"language":"JAVA","flag": 1,"code":   17}');
   assert.deepEqual([reordered.code, reordered.opaque, reordered.flag], [17, -42, 1]);

@@ -104,7 +104,7 @@ const badInputs: Array<{ name: string; bytes: () => Buffer[]; destroyAfterWrite?
 ];
 
 for (const bad of badInputs) {
-  test(`bad input (${bad.name}) closes only that connection; another client keeps getting answers`, async () => {
+  test(`bad input (${bad.name}) closes only that connection; another client keeps getting answers`, { timeout: 10_000 }, async () => {
     const before = server.connectionCount;
     const inFlight = watcher.invoke(createRequest(DELAYED_ECHO, { value: 'during', delayMs: '50' }), 2000);
     const result = await rawExchange(bad.bytes(), { destroyAfterWrite: bad.destroyAfterWrite });
@@ -117,14 +117,14 @@ for (const bad of badInputs) {
   });
 }
 
-test('a valid frame followed by garbage on the same connection: the valid request is answered before the close', async () => {
+test('a valid frame followed by garbage on the same connection: the valid request is answered before the close', { timeout: 10_000 }, async () => {
   const good = encodeFrame({ ...createRequest(ECHO, { value: 'first' }), serializeType: SerializeType.ROCKETMQ });
   const result = await rawExchange([Buffer.concat([good, Buffer.from([0xff, 0xff, 0xff, 0xff])])]);
   assert.ok(result.received > 0, 'the first request got its response');
   assert.equal(await echo(watcher, 'still'), 'still');
 });
 
-test('1000 in-flight requests on one connection are matched to their responses by opaque', async () => {
+test('1000 in-flight requests on one connection are matched to their responses by opaque', { timeout: 10_000 }, async () => {
   for (const serializeType of [SerializeType.JSON, SerializeType.ROCKETMQ]) {
     const client = new RemotingClient(`127.0.0.1:${port}`, { serializeType });
     try {
@@ -140,20 +140,20 @@ test('1000 in-flight requests on one connection are matched to their responses b
   }
 });
 
-test('an unknown request code is answered with REQUEST_CODE_NOT_SUPPORTED (3) and a remark', async () => {
+test('an unknown request code is answered with REQUEST_CODE_NOT_SUPPORTED (3) and a remark', { timeout: 10_000 }, async () => {
   const response = await watcher.invoke(createRequest(4242), 2000);
   assert.equal(response.code, ResponseCode.REQUEST_CODE_NOT_SUPPORTED);
   assert.match(response.remark ?? '', /request type 4242 not supported/);
 });
 
-test('a throwing processor answers SYSTEM_ERROR with the message and keeps the connection', async () => {
+test('a throwing processor answers SYSTEM_ERROR with the message and keeps the connection', { timeout: 10_000 }, async () => {
   const response = await watcher.invoke(createRequest(THROWS), 2000);
   assert.equal(response.code, ResponseCode.SYSTEM_ERROR);
   assert.match(response.remark ?? '', /processor exploded/);
   assert.equal(await echo(watcher, 'after-throw'), 'after-throw');
 });
 
-test('a oneway request is processed and gets no response', async () => {
+test('a oneway request is processed and gets no response', { timeout: 10_000 }, async () => {
   const raw = await new Promise<Buffer>((resolve, reject) => {
     const socket = net.connect({ host: '127.0.0.1', port });
     const chunks: Buffer[] = [];
@@ -181,7 +181,7 @@ test('a oneway request is processed and gets no response', async () => {
   assert.deepEqual(onewayBodies, ['ping-oneway', 'via-client']);
 });
 
-test('a request without an answer rejects with code TIMEOUT; the connection stays usable', async () => {
+test('a request without an answer rejects with code TIMEOUT; the connection stays usable', { timeout: 10_000 }, async () => {
   const started = Date.now();
   await assert.rejects(watcher.invoke(createRequest(NEVER), 150), (error: unknown) => error instanceof FlushbenchError && error.code === 'TIMEOUT');
   const elapsed = Date.now() - started;
@@ -189,7 +189,7 @@ test('a request without an answer rejects with code TIMEOUT; the connection stay
   assert.equal(await echo(watcher, 'after-timeout'), 'after-timeout');
 });
 
-test('connecting to a closed port rejects with a connection error, not a hang', async () => {
+test('connecting to a closed port rejects with a connection error, not a hang', { timeout: 10_000 }, async () => {
   const probe = net.createServer();
   const freePort = await new Promise<number>((resolve) => probe.listen(0, '127.0.0.1', () => resolve((probe.address() as net.AddressInfo).port)));
   await new Promise<void>((resolve) => probe.close(() => resolve()));
@@ -198,7 +198,7 @@ test('connecting to a closed port rejects with a connection error, not a hang', 
   client.close();
 });
 
-test('pending requests reject with CONNECTION_CLOSED when the server goes away, and the client reconnects after a restart', async () => {
+test('pending requests reject with CONNECTION_CLOSED when the server goes away, and the client reconnects after a restart', { timeout: 10_000 }, async () => {
   const client = new RemotingClient(`127.0.0.1:${port}`, { serializeType: SerializeType.ROCKETMQ });
   try {
     assert.equal(await echo(client, 'before'), 'before');

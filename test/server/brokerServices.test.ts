@@ -16,7 +16,7 @@ function createTopicRequest(topic: string, queues: number) {
   });
 }
 
-test('autoCreateTopicEnable=false: a send to an unknown topic answers TOPIC_NOT_EXIST, a created topic works', async () => {
+test('autoCreateTopicEnable=false: a send to an unknown topic answers TOPIC_NOT_EXIST, a created topic works', { timeout: 20_000 }, async () => {
   const broker = await startTestBroker({ autoCreateTopicEnable: 'false' });
   const client = new RemotingClient(broker.address);
   try {
@@ -32,7 +32,7 @@ test('autoCreateTopicEnable=false: a send to an unknown topic answers TOPIC_NOT_
   }
 });
 
-test('consumer offsets and created topics survive a broker restart on the same store', async () => {
+test('consumer offsets and created topics survive a broker restart on the same store', { timeout: 20_000 }, async () => {
   const storeDir = scratchDir('offsets');
   try {
     let broker = await startTestBroker({}, storeDir);
@@ -88,7 +88,7 @@ async function delayingProxy(target: number, delayMs: number): Promise<{ port: n
   };
 }
 
-test('UPDATE_AND_CREATE_TOPIC: the route is visible through the name server as soon as the broker answers', async () => {
+test('UPDATE_AND_CREATE_TOPIC: the route is visible through the name server as soon as the broker answers', { timeout: 20_000 }, async () => {
   const nameServer = new NameServer();
   const namesrvPort = await nameServer.listen(0);
   const namesrvAddr = `127.0.0.1:${namesrvPort}`;
@@ -122,7 +122,7 @@ test('UPDATE_AND_CREATE_TOPIC: the route is visible through the name server as s
   }
 });
 
-test('metrics endpoint: Prometheus text with rocketmq_flush_behind_bytes; POST /produce/<topic> answers PUT_OK', async () => {
+test('metrics endpoint: Prometheus text with rocketmq_flush_behind_bytes; POST /produce/<topic> answers PUT_OK', { timeout: 20_000 }, async () => {
   const broker = await startTestBroker({ metricsPort: '-1' });
   try {
     const base = `http://127.0.0.1:${broker.ports.metricsPort}`;

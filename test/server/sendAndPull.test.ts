@@ -40,7 +40,7 @@ function msgIdOffset(msgId: string): number {
   return Number.parseInt(msgId.slice(16), 16);
 }
 
-test('SEND_MESSAGE_V2 in both header types: SUCCESS, msgId = store host + CommitLog offset, offsets advance', async () => {
+test('SEND_MESSAGE_V2 in both header types: SUCCESS, msgId = store host + CommitLog offset, offsets advance', { timeout: 15_000 }, async () => {
   const body = Buffer.alloc(128, 0x61);
   const first = await client.invoke(sendV2({ topic: 'T', queueId: 1, body, properties: 'UNIQ_KEY\u0001U1\u0002WAIT\u0001true\u0002TAGS\u0001TagA' }), 3000);
   assert.equal(first.code, ResponseCode.SUCCESS, first.remark);
@@ -67,7 +67,7 @@ test('SEND_MESSAGE_V2 in both header types: SUCCESS, msgId = store host + Commit
   assert.equal(findProperty(record.properties, 'UNIQ_KEY'), 'U1');
 });
 
-test('SEND_MESSAGE (10) with long header names is stored like V2', async () => {
+test('SEND_MESSAGE (10) with long header names is stored like V2', { timeout: 15_000 }, async () => {
   const response = await client.invoke(sendV1({ topic: 'T', queueId: 2, body: Buffer.from('v1 body'), properties: 'KEYS\u0001k1 k2\u0002WAIT\u0001true' }), 3000);
   assert.equal(response.code, ResponseCode.SUCCESS, response.remark);
   const pulled = await client.invoke(pullRequest({ topic: 'T', queueId: 2, queueOffset: Number(response.extFields?.queueOffset) }), 3000);
@@ -77,7 +77,7 @@ test('SEND_MESSAGE (10) with long header names is stored like V2', async () => {
   assert.equal(record.physicalOffset, msgIdOffset(response.extFields?.msgId ?? ''));
 });
 
-test('SEND_BATCH_MESSAGE stores every message; msgId lists one offset id per message', async () => {
+test('SEND_BATCH_MESSAGE stores every message; msgId lists one offset id per message', { timeout: 15_000 }, async () => {
   const messages = [0, 1, 2].map((i) => ({ body: Buffer.from(`batch-${i}`), properties: `UNIQ_KEY\u0001B${i}\u0002WAIT\u0001true` }));
   const request = sendV2({ topic: 'T', queueId: 3, body: batchBody(messages), properties: 'WAIT\u0001true' });
   request.code = RequestCode.SEND_BATCH_MESSAGE;
@@ -102,7 +102,7 @@ test('SEND_BATCH_MESSAGE stores every message; msgId lists one offset id per mes
   assert.equal(emptyResponse.extFields?.msgId, undefined);
 });
 
-test('a send to an unknown topic creates it from TBW102 with the client\'s queue count', async () => {
+test('a send to an unknown topic creates it from TBW102 with the client\'s queue count', { timeout: 15_000 }, async () => {
   const response = await client.invoke(sendV2({ topic: 'AutoCreated', queueId: 2, body: Buffer.from('x'), defaultTopicQueueNums: 3 }), 3000);
   assert.equal(response.code, ResponseCode.SUCCESS, response.remark);
   const all = await client.invoke(createRequest(RequestCode.GET_ALL_TOPIC_CONFIG), 3000);
@@ -112,7 +112,7 @@ test('a send to an unknown topic creates it from TBW102 with the client\'s queue
   assert.equal(tooHigh.code, ResponseCode.SYSTEM_ERROR);
 });
 
-test('queueId ≥ the topic\'s queue count → SYSTEM_ERROR; body > maxMessageSize → MESSAGE_ILLEGAL; nothing stored', async () => {
+test('queueId ≥ the topic\'s queue count → SYSTEM_ERROR; body > maxMessageSize → MESSAGE_ILLEGAL; nothing stored', { timeout: 15_000 }, async () => {
   const before = await client.invoke(createRequest(RequestCode.GET_MAX_OFFSET, { topic: 'T', queueId: '0' }), 3000);
   const badQueue = await client.invoke(sendV2({ topic: 'T', queueId: 4, body: Buffer.from('x') }), 3000);
   assert.equal(badQueue.code, ResponseCode.SYSTEM_ERROR);
@@ -129,7 +129,7 @@ test('queueId ≥ the topic\'s queue count → SYSTEM_ERROR; body > maxMessageSi
   assert.match(missing.remark ?? '', /defaultTopic/);
 });
 
-test('PULL_MESSAGE: FOUND, PULL_NOT_FOUND at the end, PULL_OFFSET_MOVED beyond it and on an empty queue', async () => {
+test('PULL_MESSAGE: FOUND, PULL_NOT_FOUND at the end, PULL_OFFSET_MOVED beyond it and on an empty queue', { timeout: 15_000 }, async () => {
   const topic = 'PullT';
   for (let i = 0; i < 5; i++) {
     const sent = await client.invoke(sendV2({ topic, queueId: 0, body: Buffer.from(`m${i}`) }), 3000);
@@ -163,7 +163,7 @@ test('PULL_MESSAGE: FOUND, PULL_NOT_FOUND at the end, PULL_OFFSET_MOVED beyond i
   assert.deepEqual(decodeRecords(filtered.body).map((r) => findProperty(r.properties, 'TAGS')), ['TagA'], 'tag filter keeps only TagA');
 });
 
-test('long polling: a held pull is answered as soon as a message arrives, and with PULL_NOT_FOUND after suspendTimeoutMillis', async () => {
+test('long polling: a held pull is answered as soon as a message arrives, and with PULL_NOT_FOUND after suspendTimeoutMillis', { timeout: 15_000 }, async () => {
   const topic = 'LongPollT';
   const started = Date.now();
   const held = client.invoke(pullRequest({ topic, queueOffset: 0, sysFlag: PullSysFlag.SUSPEND, suspendTimeoutMillis: 5000 }), 8000);
@@ -189,7 +189,7 @@ test('long polling: a held pull is answered as soon as a message arrives, and wi
   assert.ok(Date.now() - notSuspended < 300, 'without the SUSPEND flag the broker answers at once');
 });
 
-test('GET_BROKER_RUNTIME_INFO carries commitLogDiskRatio and the flush counters', async () => {
+test('GET_BROKER_RUNTIME_INFO carries commitLogDiskRatio and the flush counters', { timeout: 15_000 }, async () => {
   const response = await client.invoke(createRequest(RequestCode.GET_BROKER_RUNTIME_INFO), 3000);
   assert.equal(response.code, ResponseCode.SUCCESS);
   const { table } = JSON.parse(response.body?.toString() ?? '{}') as { table: Record<string, string> };
@@ -203,7 +203,7 @@ test('GET_BROKER_RUNTIME_INFO carries commitLogDiskRatio and the flush counters'
   assert.equal(table.brokerRole, 'ASYNC_MASTER');
 });
 
-test('consumer offsets: UPDATE_CONSUMER_OFFSET and a pull\'s COMMIT_OFFSET are answered by QUERY_CONSUMER_OFFSET', async () => {
+test('consumer offsets: UPDATE_CONSUMER_OFFSET and a pull\'s COMMIT_OFFSET are answered by QUERY_CONSUMER_OFFSET', { timeout: 15_000 }, async () => {
   const query = async (queueId: number) => client.invoke(createRequest(RequestCode.QUERY_CONSUMER_OFFSET, { consumerGroup: 'g1', topic: 'T', queueId: String(queueId) }), 3000);
   const fresh = await query(0);
   assert.equal(fresh.code, ResponseCode.SUCCESS);
