@@ -18,10 +18,6 @@ export function register(program: Command): void {
       for (const warning of config.warnings) process.stderr.write(`warning: ${warning}\n`);
       const { broker, ports } = await BrokerController.start(config);
       for (const warning of broker.store.warnings) process.stderr.write(`warning: ${warning}\n`);
-      process.stdout.write(
-        `broker ${config.brokerName} listening on ${config.listenHost}:${ports.listenPort} role=${config.store.brokerRole} flush=${config.store.flushDiskType}` +
-          ` ha=${ports.haPort ?? '-'} metrics=${ports.metricsPort ?? '-'}\n`,
-      );
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;
@@ -34,5 +30,10 @@ export function register(program: Command): void {
       };
       process.once('SIGINT', () => stop('SIGINT'));
       process.once('SIGTERM', () => stop('SIGTERM'));
+      // The ready line comes last: a launcher may signal us the moment it reads it.
+      process.stdout.write(
+        `broker ${config.brokerName} listening on ${config.listenHost}:${ports.listenPort} role=${config.store.brokerRole} flush=${config.store.flushDiskType}` +
+          ` ha=${ports.haPort ?? '-'} metrics=${ports.metricsPort ?? '-'}\n`,
+      );
     });
 }
