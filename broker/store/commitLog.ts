@@ -11,7 +11,7 @@ import path from 'node:path';
 import { childLogger } from '../logger.js';
 import { errnoCode, errorMessage } from '../errors.js';
 import { DispatchQueue } from './dispatchQueue.js';
-import { type FileIo, writeFully } from './fileIo.js';
+import { type FileIo, writeFully, writeFullySync } from './fileIo.js';
 import type { ConsumeQueue } from './consumeQueue.js';
 import {
   BLANK_MAGIC_CODE, END_FILE_MIN_BLANK_LENGTH, encodeMessage, type MessageToStore, measureMessage, MessageEncodingError,
@@ -209,13 +209,19 @@ export class CommitLog {
     this.current = { segment, startPosition: segment.wrotePosition, buffer, length: 0, storeTimestampLast: 0, messages: 0, endsSegment: false, settled, resolve };
     if (!this.writing) {
       this.writing = true;
-      setImmediate(() => void this.writeBatches());
+      setImmediate(() => this.writeBatches());
     }
     return this.current;
   }
 
-  /** Writes sealed batches, then whatever accumulated meanwhile, one write() per batch. */
-  private async writeBatches(): Promise<void> {
+  /**
+   * Writes sealed batches, then the current one, one write() per batch. The write is
+   * synchronous, like RocketMQ's copy into the mapped segment on the sending thread: it only
+   * reaches the page cache (tens of microseconds for a turn's batch), and a thread-pool round
+   * trip per batch would idle the event loop between turns (bench:store: 230k → 335k msgs/s).
+   * fdatasync, which waits for the device, never runs on the event loop.
+   */
+  private writeBatches(): void {
     for (;;) {
       if (this.sealed.length === 0 && this.current) {
         this.sealed.push(this.current);
@@ -224,7 +230,7 @@ export class CommitLog {
       const batch = this.sealed.shift();
       if (!batch) break;
       try {
-        await writeFully(this.io, batch.segment.fd, batch.buffer, 0, batch.length, batch.startPosition);
+        writeFullySync(this.io, batch.segment.fd, batch.buffer, batch.length, batch.startPosition);
       } catch (error) {
         this.failFrom(batch, error);
         continue;
@@ -413,3 +419,4 @@ export function enoughPages(writePosition: number, donePosition: number, leastPa
 function failed(status: PutStatus, reason: string): AppendResult {
   return { status, physicalOffset: -1, queueOffset: -1, sizeBytes: 0, storeTimestamp: 0, settled: Promise.resolve(status), reason };
 }
+

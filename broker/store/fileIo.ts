@@ -9,6 +9,8 @@ export interface FileIo {
   ftruncateSync(fd: number, lengthBytes: number): void;
   /** Positional write; resolves with the number of bytes written (may be short). */
   write(fd: number, buffer: Buffer, offset: number, length: number, position: number): Promise<number>;
+  /** Synchronous positional write (page cache only), for the CommitLog's per-turn batch. */
+  writeSync(fd: number, buffer: Buffer, offset: number, length: number, position: number): number;
   fdatasync(fd: number): Promise<void>;
   read(fd: number, buffer: Buffer, offset: number, length: number, position: number): Promise<number>;
   /** Synchronous positional read, for page-cache reads of committed data on the pull path. */
@@ -27,6 +29,7 @@ export const nodeFileIo: FileIo = {
   ftruncateSync: (fd, lengthBytes) => fs.ftruncateSync(fd, lengthBytes),
   write: (fd, buffer, offset, length, position) =>
     new Promise((resolve, reject) => fs.write(fd, buffer, offset, length, position, (error, written) => (error ? reject(error) : resolve(written)))),
+  writeSync: (fd, buffer, offset, length, position) => fs.writeSync(fd, buffer, offset, length, position),
   fdatasync: (fd) => new Promise((resolve, reject) => fs.fdatasync(fd, (error) => (error ? reject(error) : resolve()))),
   read: (fd, buffer, offset, length, position) =>
     new Promise((resolve, reject) => fs.read(fd, buffer, offset, length, position, (error, bytesRead) => (error ? reject(error) : resolve(bytesRead)))),
@@ -40,6 +43,16 @@ export async function writeFully(io: FileIo, fd: number, buffer: Buffer, offset:
   let done = 0;
   while (done < length) {
     const written = await io.write(fd, buffer, offset + done, length - done, position + done);
+    if (written <= 0) throw Object.assign(new Error('write made no progress'), { code: 'EIO' });
+    done += written;
+  }
+}
+
+/** Synchronous writeFully: buffer[0, length) at position. */
+export function writeFullySync(io: FileIo, fd: number, buffer: Buffer, length: number, position: number): void {
+  let done = 0;
+  while (done < length) {
+    const written = io.writeSync(fd, buffer, done, length - done, position + done);
     if (written <= 0) throw Object.assign(new Error('write made no progress'), { code: 'EIO' });
     done += written;
   }

@@ -53,6 +53,15 @@ export class InstrumentedIo implements FileIo {
     return written;
   };
 
+  /** A killed process writes nothing: a synchronous write can only fail (EIO) then. */
+  writeSync = (fd: number, buffer: Buffer, offset: number, length: number, position: number): number => {
+    if (this.dead) throw Object.assign(new Error('EIO: the process is dead'), { code: 'EIO' });
+    if (this.failWritesWith) throw Object.assign(new Error(`${this.failWritesWith}: injected`), { code: this.failWritesWith });
+    const written = nodeFileIo.writeSync(fd, buffer, offset, length, position);
+    this.events.push(`write ${position}+${written}`);
+    return written;
+  };
+
   fdatasync = async (fd: number): Promise<void> => {
     if (this.dead) return new Promise<void>(() => {});
     this.fdatasyncCalls++;
