@@ -16,7 +16,7 @@ export interface SummaryResult {
   verdict: 'below' | 'within' | 'above' | null;
   verdictConfidence: string;
   harnessCeilingTps: number | null;
-  boundBy: 'disk' | 'harness' | 'unknown';
+  boundBy: 'broker' | 'harness' | 'unknown';
   runs: Array<Omit<RunData['results'][number]['runs'][number], 'histogram'>>;
   effectiveSettings: Record<string, Record<string, string>>;
   notes: string[];
@@ -32,10 +32,14 @@ export interface Summary {
   results: SummaryResult[];
 }
 
-/** A profile is harness-bound when it reached 80 % of what the harness can do without a store. */
+/**
+ * A profile is harness-bound when it reached 80 % of what the harness can do without a store.
+ * Otherwise the broker's durability work sets the pace: fsync waits and replication round
+ * trips for SYNC modes, mostly broker CPU for ASYNC ones (hence "broker", not "disk").
+ */
 export function boundBy(tpsMean: number, ceiling: number | null): SummaryResult['boundBy'] {
   if (!ceiling) return 'unknown';
-  return tpsMean >= 0.8 * ceiling ? 'harness' : 'disk';
+  return tpsMean >= 0.8 * ceiling ? 'harness' : 'broker';
 }
 
 export function summaryFromRunData(data: RunData): Summary {

@@ -66,7 +66,7 @@ test('writeReport writes summary, CSVs, hgrm, 1200×600 PNG charts, markdown and
     const summary = validateSummary(JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8')));
     assert.equal(summary.results[0].verdict, 'below');
     assert.equal(summary.results[1].verdict, null);
-    assert.equal(summary.results[0].boundBy, 'disk');
+    assert.equal(summary.results[0].boundBy, 'broker');
     const html = fs.readFileSync(path.join(dir, 'report.html'), 'utf8');
     assert.ok(html.indexOf('Verdicts') < html.indexOf('Host'), 'verdict table comes first');
     assert.match(html, /<td class="verdict-below">below<\/td>/);
