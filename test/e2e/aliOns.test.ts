@@ -2,7 +2,6 @@
 // `bench broker` child processes: produce with tags and keys, consume with a group, commit
 // offsets, restart the consumer and resume from the committed offsets.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -10,8 +9,9 @@ import { test } from 'node:test';
 import { RequestCode, ResponseCode } from '../../broker/remoting/codes.js';
 import { RemotingClient } from '../../broker/remoting/remotingClient.js';
 import { createRequest } from '../../broker/remoting/remotingCommand.js';
-import { benchCommand, type ManagedProcess, startBenchProcess, stopProcess } from '../../loadgen/childProcesses.js';
+import { type ManagedProcess, startBenchProcess, stopProcess } from '../../loadgen/childProcesses.js';
 import { freeBrokerPort, scratchDir, SMALL_STORE, until } from '../server/brokerHarness.js';
+import { runBench } from '../benchCli.js';
 
 // ali-ons is CommonJS without types: describe the part this test uses.
 interface OnsMessage {
@@ -67,22 +67,6 @@ const clientTimings = {
   pollNameServerInteval: 1000, heartbeatBrokerInterval: 1000, rebalanceInterval: 1000, persistConsumerOffsetInterval: 500,
   brokerSuspendMaxTimeMillis: 1000, consumerTimeoutMillisWhenSuspend: 3000, pullTimeDelayMillsWhenException: 200,
 };
-
-function runBench(args: string[], timeoutMs: number): Promise<{ code: number | string; stdout: string; stderr: string }> {
-  const { command, args: base } = benchCommand();
-  return new Promise((resolve) => {
-    const child = spawn(command, [...base, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c));
-    child.stderr.on('data', (c: Buffer) => (stderr += c));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? signal ?? -1, stdout, stderr });
-    });
-  });
-}
 
 function startConsumer(nameSrv: string, received: OnsMessage[]): OnsConsumer {
   const consumer = new ons.Consumer({

@@ -1,10 +1,10 @@
 // A short real `bench run` of a small profile, plus launcher cleanup. No TPS is asserted.
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { benchCommand } from '../../loadgen/childProcesses.js';
+import { runBench } from '../benchCli.js';
 
 const root = path.resolve('/work', `tmp-benchrun-${process.pid}`);
 const scratch = fs.existsSync('/work') ? root : path.resolve(`.tmp-benchrun-${process.pid}`);
@@ -15,22 +15,6 @@ function childPids(): number[] {
   } catch {
     return [];
   }
-}
-
-function runBench(args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const { command, args: base } = benchCommand();
-  return new Promise((resolve) => {
-    const child = spawn(command, [...base, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c));
-    child.stderr.on('data', (c: Buffer) => (stderr += c));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
 }
 
 test('bench run of a small sync-flush profile writes a complete report and leaves no process behind', { timeout: 120_000 }, async () => {

@@ -1,32 +1,16 @@
 // `bench broker` as a real child process: SIGTERM exits 0 after flushing, a second broker on
 // the same store is refused by the lock, and a bad broker.properties value names its key.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { ResponseCode } from '../../broker/remoting/codes.js';
 import { RemotingClient } from '../../broker/remoting/remotingClient.js';
-import { benchCommand, startBenchProcess, stopProcess } from '../../loadgen/childProcesses.js';
+import { startBenchProcess, stopProcess } from '../../loadgen/childProcesses.js';
 import { freeBrokerPort, scratchDir, SMALL_STORE, sendV2 } from './brokerHarness.js';
+import { runBench } from '../benchCli.js';
 
 const BROKER_READY = /broker (\S+) listening on ([\d.]+):(\d+) role=(\S+)/;
-
-function runBench(args: string[], timeoutMs: number): Promise<{ code: number | string; stdout: string; stderr: string }> {
-  const { command, args: base } = benchCommand();
-  return new Promise((resolve) => {
-    const child = spawn(command, [...base, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c));
-    child.stderr.on('data', (c: Buffer) => (stderr += c));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? signal ?? -1, stdout, stderr });
-    });
-  });
-}
 
 function brokerArgs(storeDir: string, port: number, extra: string[] = []): string[] {
   return ['broker', `storePathRootDir=${storeDir}`, `listenPort=${port}`, 'brokerName=proc-a', 'namesrvAddr=', 'metricsPort=-1',
