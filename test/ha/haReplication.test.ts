@@ -3,22 +3,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { PutStatus } from '../../broker/store/putStatus.js';
-import type { FlushDiskType } from '../../broker/store/storeConfig.js';
 import { commitLogBytes, message, Pair, waitFor } from './haHarness.js';
-
-interface Combo {
-  name: string;
-  masterFlush: FlushDiskType;
-  masterRole: 'ASYNC_MASTER' | 'SYNC_MASTER';
-  slaveFlush: FlushDiskType;
-}
-
-const COMBOS: Combo[] = [
-  { name: 'async-async', masterFlush: 'ASYNC_FLUSH', masterRole: 'ASYNC_MASTER', slaveFlush: 'ASYNC_FLUSH' },
-  { name: 'sync-async', masterFlush: 'SYNC_FLUSH', masterRole: 'ASYNC_MASTER', slaveFlush: 'ASYNC_FLUSH' },
-  { name: 'async-sync', masterFlush: 'ASYNC_FLUSH', masterRole: 'SYNC_MASTER', slaveFlush: 'ASYNC_FLUSH' },
-  { name: 'sync-sync', masterFlush: 'SYNC_FLUSH', masterRole: 'SYNC_MASTER', slaveFlush: 'SYNC_FLUSH' },
-];
+import { FLUSH_REPLICATION_COMBOS } from '../../broker/ha/flushReplicationCombos.js';
 
 interface Settled {
   status: PutStatus;
@@ -60,7 +46,7 @@ function assertSameLog(pair: Pair): void {
   assert.ok(commitLogBytes(pair.slave, from, to).equals(commitLogBytes(pair.master, from, to)), `CommitLog bytes [${from}, ${to}) differ`);
 }
 
-for (const combo of COMBOS) {
+for (const combo of FLUSH_REPLICATION_COMBOS) {
   test(`${combo.name}: ${combo.masterFlush} ${combo.masterRole}, slave ${combo.slaveFlush}`, async () => {
     const syncMaster = combo.masterRole === 'SYNC_MASTER';
     const pair = await Pair.open({ ...combo, holdSlave: !syncMaster });

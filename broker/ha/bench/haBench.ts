@@ -12,21 +12,8 @@ import { HASlave } from '../haSlave.js';
 import { encodeSocketAddress, type MessageToStore } from '../../store/messageCodec.js';
 import { MessageStore } from '../../store/messageStore.js';
 import type { PutStatus } from '../../store/putStatus.js';
-import { type BrokerRole, defaultStoreConfig, type FlushDiskType } from '../../store/storeConfig.js';
-
-interface Combo {
-  name: string;
-  masterFlush: FlushDiskType;
-  masterRole: BrokerRole;
-  slaveFlush: FlushDiskType;
-}
-
-const COMBOS: Combo[] = [
-  { name: 'async-async', masterFlush: 'ASYNC_FLUSH', masterRole: 'ASYNC_MASTER', slaveFlush: 'ASYNC_FLUSH' },
-  { name: 'sync-async', masterFlush: 'SYNC_FLUSH', masterRole: 'ASYNC_MASTER', slaveFlush: 'ASYNC_FLUSH' },
-  { name: 'async-sync', masterFlush: 'ASYNC_FLUSH', masterRole: 'SYNC_MASTER', slaveFlush: 'ASYNC_FLUSH' },
-  { name: 'sync-sync', masterFlush: 'SYNC_FLUSH', masterRole: 'SYNC_MASTER', slaveFlush: 'SYNC_FLUSH' },
-];
+import { defaultStoreConfig } from '../../store/storeConfig.js';
+import { FLUSH_REPLICATION_COMBOS, type FlushReplicationCombo } from '../flushReplicationCombos.js';
 
 interface Options {
   seconds: number;
@@ -65,7 +52,7 @@ function alphanumeric(size: number): Buffer {
 
 const summary = (h: Histogram): { p50: number; p99: number; max: number } => ({ p50: h.getValueAtPercentile(50), p99: h.getValueAtPercentile(99), max: h.maxValue });
 
-async function runCombo(combo: Combo, options: Options): Promise<ComboResult> {
+async function runCombo(combo: FlushReplicationCombo, options: Options): Promise<ComboResult> {
   const root = fs.mkdtempSync(path.join(options.dir, `flushbench-habench-${combo.name}-`));
   const base = { mappedFileSizeCommitLog: options.segmentMb * 1024 * 1024 };
   const master = await MessageStore.open({ ...defaultStoreConfig(path.join(root, 'master')), ...base, brokerRole: combo.masterRole, flushDiskType: combo.masterFlush });
@@ -158,13 +145,13 @@ async function main(): Promise<void> {
     .option('--size <bytes>', 'message body size', Number, 128)
     .option('--dir <path>', 'where the two stores live (the disk under test)', os.tmpdir())
     .option('--segment-mb <n>', 'mappedFileSizeCommitLog in MiB', Number, 1024)
-    .option('--combos <list>', 'comma-separated combinations', COMBOS.map((c) => c.name).join(','))
+    .option('--combos <list>', 'comma-separated combinations', FLUSH_REPLICATION_COMBOS.map((c) => c.name).join(','))
     .option('--json', 'print JSON instead of a table', false)
     .parse();
   const options = program.opts<Options>();
   const wanted = options.combos.split(',').map((s) => s.trim());
   const results: ComboResult[] = [];
-  for (const combo of COMBOS.filter((c) => wanted.includes(c.name))) results.push(await runCombo(combo, options));
+  for (const combo of FLUSH_REPLICATION_COMBOS.filter((c) => wanted.includes(c.name))) results.push(await runCombo(combo, options));
   if (options.json) {
     console.log(JSON.stringify({ options, results }, null, 2));
     return;
