@@ -31,10 +31,15 @@ function installExitHooks(): void {
   }
 }
 
-/** The command that runs this package's CLI in a child process. */
+/**
+ * The command that runs this package's CLI in a child process. FLUSHBENCH_CHILD_NODE_ARGS adds
+ * Node flags to every child (brokers, name server), e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
+ * to profile a broker under `bench run` (NODE_OPTIONS refuses --cpu-prof).
+ */
 export function benchCommand(): { command: string; args: string[] } {
   const cli = path.resolve(path.dirname(new URL(import.meta.url).pathname), 'cli.js');
-  return { command: process.execPath, args: [cli] };
+  const nodeArgs = (process.env.FLUSHBENCH_CHILD_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  return { command: process.execPath, args: [...nodeArgs, cli] };
 }
 
 /**
