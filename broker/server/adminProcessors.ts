@@ -1,17 +1,28 @@
 // Admin requests: UPDATE_AND_CREATE_TOPIC (what `mqadmin updateTopic` sends),
-// GET_ALL_TOPIC_CONFIG, GET_BROKER_RUNTIME_INFO (KVTable with flush counters).
+// GET_ALL_TOPIC_CONFIG, GET_BROKER_RUNTIME_INFO (KVTable with flush counters), and what a
+// slave's SlaveSynchronize fetches: GET_ALL_CONSUMER_OFFSET, GET_ALL_DELAY_OFFSET.
 import { ResponseCode } from '../remoting/codes.js';
 import { createResponse, type RemotingCommand } from '../remoting/remotingCommand.js';
 import type { MessageStore } from '../store/messageStore.js';
 import { diskRatio, type BrokerMetrics } from './brokerMetrics.js';
+import type { ConsumerOffsetManager } from './consumerOffsetManager.js';
 import { topicConfig, topicNameProblem, DEFAULT_TOPIC, type TopicConfigManager } from './topicConfigManager.js';
 
 export interface AdminDeps {
   store: MessageStore;
   topics: TopicConfigManager;
   metrics: BrokerMetrics;
+  offsets: ConsumerOffsetManager;
   runtimeExtras: () => Record<string, string>;
+  /**
+   * Hook for ScheduleMessageService.encode(): DelayOffsetSerializeWrapper JSON,
+   * {"offsetTable":{"<delayLevel>":<offset>}}. Without a schedule service the broker answers
+   * an empty table, which is what RocketMQ's service encodes before any delayed message.
+   */
+  delayOffsetJson?: () => string;
 }
+
+export const EMPTY_DELAY_OFFSET_JSON = '{"offsetTable":{}}';
 
 export class AdminProcessors {
   constructor(private readonly deps: AdminDeps) {}
@@ -40,6 +51,18 @@ export class AdminProcessors {
   allTopicConfig(request: RemotingCommand): RemotingCommand {
     const body = JSON.stringify({ topicConfigTable: this.deps.topics.table(), dataVersion: this.deps.topics.dataVersion });
     return createResponse(request, ResponseCode.SUCCESS, undefined, undefined, Buffer.from(body));
+  }
+
+  /** AdminBrokerProcessor.getAllConsumerOffset: ConsumerOffsetManager.encode() as the body. */
+  allConsumerOffset(request: RemotingCommand): RemotingCommand {
+    return createResponse(request, ResponseCode.SUCCESS, undefined, undefined, Buffer.from(this.deps.offsets.encode()));
+  }
+
+  /** AdminBrokerProcessor.getAllDelayOffset: ScheduleMessageService.encode() as the body; empty ⇒ SYSTEM_ERROR. */
+  allDelayOffset(request: RemotingCommand): RemotingCommand {
+    const content = this.deps.delayOffsetJson ? this.deps.delayOffsetJson() : EMPTY_DELAY_OFFSET_JSON;
+    if (!content) return createResponse(request, ResponseCode.SYSTEM_ERROR, 'No delay offset in this broker');
+    return createResponse(request, ResponseCode.SUCCESS, undefined, undefined, Buffer.from(content));
   }
 
   runtimeInfo(request: RemotingCommand): RemotingCommand {

@@ -21,6 +21,7 @@ import { MetricsHttpServer } from './metricsHttpServer.js';
 import { NameServerRegistrar } from './nameServerRegistrar.js';
 import { PullProcessor } from './pullProcessor.js';
 import { SendProcessor } from './sendProcessor.js';
+import { SlaveSynchronize } from './slaveSynchronize.js';
 import { TopicConfigManager } from './topicConfigManager.js';
 
 const log = childLogger('broker');
@@ -32,6 +33,13 @@ export interface BrokerPorts {
   metricsPort: number | null;
 }
 
+/** Knobs that are not broker.properties keys (tests). */
+export interface BrokerStartOptions {
+  /** SlaveSynchronize timing; RocketMQ: first round 3000 ms after start, then every 10000 ms. */
+  slaveSyncInitialDelayMs?: number;
+  slaveSyncIntervalMs?: number;
+}
+
 export class BrokerController {
   readonly metrics = new BrokerMetrics();
   readonly clients = new ClientManager();
@@ -40,17 +48,19 @@ export class BrokerController {
   private haMaster: HAMaster | null = null;
   private haSlave: HASlave | null = null;
   private registrar: NameServerRegistrar | null = null;
+  /** SLAVE only: copies the master's topics and offsets (RocketMQ SlaveSynchronize). */
+  slaveSynchronize: SlaveSynchronize | null = null;
   private offsets!: ConsumerOffsetManager;
   private topics!: TopicConfigManager;
   private pull!: PullProcessor;
   private expiryTimer: NodeJS.Timeout | null = null;
   private inFlightSends = 0;
 
-  private constructor(readonly config: BrokerConfig, readonly store: MessageStore) {}
+  private constructor(readonly config: BrokerConfig, readonly store: MessageStore, private readonly options: BrokerStartOptions) {}
 
-  static async start(config: BrokerConfig): Promise<{ broker: BrokerController; ports: BrokerPorts }> {
+  static async start(config: BrokerConfig, options: BrokerStartOptions = {}): Promise<{ broker: BrokerController; ports: BrokerPorts }> {
     const store = await MessageStore.open(config.store);
-    const broker = new BrokerController(config, store);
+    const broker = new BrokerController(config, store, options);
     try {
       const ports = await broker.startServices();
       return { broker, ports };
@@ -79,7 +89,7 @@ export class BrokerController {
     }, this.metrics);
     this.pull.start();
     const clientProcessors = new ClientProcessors({ store: this.store, clients: this.clients, offsets: this.offsets, topics: this.topics, storeHost, brokerClusterName: c.brokerClusterName });
-    const admin = new AdminProcessors({ store: this.store, topics: this.topics, metrics: this.metrics, runtimeExtras: () => this.runtimeExtras() });
+    const admin = new AdminProcessors({ store: this.store, topics: this.topics, metrics: this.metrics, offsets: this.offsets, runtimeExtras: () => this.runtimeExtras() });
 
     const server = new RemotingServer();
     const sendHandler = (v2: boolean, batch: boolean) => async (request: RemotingCommand, channel: ClientChannel) => {
@@ -106,6 +116,8 @@ export class BrokerController {
     server.registerProcessor(RequestCode.CONSUMER_SEND_MSG_BACK, (request) => clientProcessors.sendMessageBack(request));
     server.registerProcessor(RequestCode.UPDATE_AND_CREATE_TOPIC, (request) => admin.createTopic(request));
     server.registerProcessor(RequestCode.GET_ALL_TOPIC_CONFIG, (request) => admin.allTopicConfig(request));
+    server.registerProcessor(RequestCode.GET_ALL_CONSUMER_OFFSET, (request) => admin.allConsumerOffset(request));
+    server.registerProcessor(RequestCode.GET_ALL_DELAY_OFFSET, (request) => admin.allDelayOffset(request));
     server.registerProcessor(RequestCode.GET_BROKER_RUNTIME_INFO, (request) => admin.runtimeInfo(request));
     server.onConnection((connection) => {
       // Consumers learn of group changes through NOTIFY_CONSUMER_IDS_CHANGED (oneway).
@@ -152,6 +164,14 @@ export class BrokerController {
     }
     this.topics.onChange = () => this.registrar?.registerAll();
     await this.registrar.start();
+    if (isSlave) {
+      const registrar = this.registrar;
+      this.slaveSynchronize = new SlaveSynchronize({
+        topics: this.topics, offsets: this.offsets, masterAddress: () => registrar.masterAddress, delayOffsetPath: path.join(configDir, 'delayOffset.json'),
+        initialDelayMs: this.options.slaveSyncInitialDelayMs, syncIntervalMs: this.options.slaveSyncIntervalMs,
+      });
+      this.slaveSynchronize.start();
+    }
 
     let metricsPort: number | null = null;
     if (c.metricsPort > 0 || c.metricsPort === -1) {
@@ -179,6 +199,7 @@ export class BrokerController {
   /** SIGTERM: stop accepting, let in-flight sends finish, flush, checkpoint, exit. */
   async shutdown(): Promise<void> {
     if (this.expiryTimer) clearInterval(this.expiryTimer);
+    await this.slaveSynchronize?.stop();
     await this.registrar?.unregisterAll().catch(() => {});
     this.registrar?.stop();
     for (const server of this.servers) server.stopAccepting();

@@ -46,14 +46,34 @@ export class ConsumerOffsetManager {
     return this.offsets.get(`${topic}@${group}`)?.get(queueId) ?? -1;
   }
 
+  /**
+   * The table as RocketMQ's ConsumerOffsetManager.encode() writes it (GET_ALL_CONSUMER_OFFSET,
+   * consumerOffset.json): {"offsetTable":{"topic@group":{"queueId":offset}}}. Keys are quoted
+   * (standard JSON); fastjson writes the queueId keys bare and reads both.
+   */
+  encode(pretty = false): string {
+    const offsetTable: Record<string, Record<string, number>> = {};
+    for (const [key, table] of this.offsets) offsetTable[key] = Object.fromEntries(table);
+    return pretty ? JSON.stringify({ offsetTable }, null, 2) : JSON.stringify({ offsetTable });
+  }
+
+  /**
+   * SlaveSynchronize.syncConsumerOffset: offsetTable.putAll(master's). Every "topic@group" the
+   * master has replaces this broker's entry whole; entries only this broker has (offsets
+   * committed to a slave while its master was away) stay. Persisted at once.
+   */
+  putAllFromMaster(table: ReadonlyMap<string, ReadonlyMap<number, number>>): void {
+    for (const [key, queues] of table) this.offsets.set(key, new Map(queues));
+    this.dirty = true;
+    this.persistIfDirty();
+  }
+
   persistIfDirty(): void {
     if (!this.dirty) return;
     this.dirty = false;
-    const offsetTable: Record<string, Record<string, number>> = {};
-    for (const [key, table] of this.offsets) offsetTable[key] = Object.fromEntries(table);
     try {
       fs.mkdirSync(path.dirname(this.filePath), { recursive: true });
-      fs.writeFileSync(`${this.filePath}.tmp`, JSON.stringify({ offsetTable }, null, 2));
+      fs.writeFileSync(`${this.filePath}.tmp`, this.encode(true));
       fs.renameSync(`${this.filePath}.tmp`, this.filePath);
     } catch (error) {
       this.dirty = true;

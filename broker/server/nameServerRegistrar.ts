@@ -13,8 +13,13 @@ const REGISTER_TIMEOUT_MS = 6000;
 export class NameServerRegistrar {
   private readonly clients: RemotingClient[];
   private timer: NodeJS.Timeout | null = null;
-  /** HA address of this group's master, as the name server reported it (slaves only). */
+  /** HA address of this group's master, as the name server reported it (slaves only); kept when a later answer has none. */
   masterHaAddress: string | null = null;
+  /**
+   * The master's broker address from the first answer of the last round (RocketMQ:
+   * slaveSynchronize.setMasterAddr(result.getMasterAddr())): null once the name server no
+   * longer knows a live master. Unchanged when no name server answered.
+   */
   masterAddress: string | null = null;
 
   constructor(
@@ -52,6 +57,7 @@ export class NameServerRegistrar {
       topicConfigSerializeWrapper: { topicConfigTable: this.topics.table(), dataVersion: this.topics.dataVersion },
       filterServerList: [],
     }));
+    const masterAddrs: Array<string | null> = [];
     await Promise.all(this.clients.map(async (client) => {
       try {
         const response = await client.invoke(createRequest(RequestCode.REGISTER_BROKER, this.header(), body), REGISTER_TIMEOUT_MS);
@@ -60,11 +66,12 @@ export class NameServerRegistrar {
           return;
         }
         if (response.extFields?.haServerAddr) this.masterHaAddress = response.extFields.haServerAddr;
-        if (response.extFields?.masterAddr) this.masterAddress = response.extFields.masterAddr;
+        masterAddrs.push(response.extFields?.masterAddr || null);
       } catch (error) {
         log.warn({ namesrv: client.address, err: String(error) }, 'cannot register with the name server; will retry');
       }
     }));
+    if (masterAddrs.length > 0) this.masterAddress = masterAddrs[0];
   }
 
   async unregisterAll(): Promise<void> {

@@ -46,6 +46,8 @@ export function topicNameProblem(topic: string): string | null {
 export class TopicConfigManager {
   private readonly topics = new Map<string, TopicConfig>();
   readonly dataVersion: DataVersion = { timestamp: Date.now(), counter: 0 };
+  /** Topics every broker creates at start; a slave keeps its own if the master's table lacks one. */
+  private readonly systemTopicNames: ReadonlySet<string>;
   /** Called after a topic is created or changed, so the broker re-registers with the name server; resolves when that is done. */
   onChange: () => Promise<void> | void = () => {};
 
@@ -54,6 +56,7 @@ export class TopicConfigManager {
     private readonly settings: { brokerClusterName: string; brokerName: string; autoCreateTopicEnable: boolean; defaultTopicQueueNums: number },
   ) {
     this.addSystemTopics();
+    this.systemTopicNames = new Set(this.topics.keys());
     this.load();
   }
 
@@ -110,6 +113,25 @@ export class TopicConfigManager {
     this.bumpVersion();
     this.persist();
     return Promise.resolve(this.onChange());
+  }
+
+  /**
+   * SlaveSynchronize.syncTopicConfig: if the master's data version differs from ours, its table
+   * replaces ours (clear + putAll) and its data version becomes ours; persisted at once. Unlike
+   * RocketMQ, this broker's own system topics stay when the master's table lacks them. Does not
+   * call onChange: the next periodic registration carries the table (RocketMQ does the same;
+   * name servers take queue data from masters only). Returns whether the table was replaced.
+   */
+  replaceWithMaster(table: Readonly<Record<string, TopicConfig>>, dataVersion: DataVersion): boolean {
+    if (dataVersion.timestamp === this.dataVersion.timestamp && dataVersion.counter === this.dataVersion.counter) return false;
+    const keptSystemTopics = [...this.systemTopicNames].filter((name) => !Object.hasOwn(table, name)).flatMap((name) => this.topics.get(name) ?? []);
+    this.topics.clear();
+    for (const [name, config] of Object.entries(table)) this.topics.set(name, { ...config, topicName: name });
+    for (const config of keptSystemTopics) this.topics.set(config.topicName, config);
+    this.dataVersion.timestamp = dataVersion.timestamp;
+    this.dataVersion.counter = dataVersion.counter;
+    this.persist();
+    return true;
   }
 
   /**

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { RequestCode, SerializeType, type SerializeTypeValue } from '../../broker/remoting/codes.js';
 import { createRequest, type RemotingCommand } from '../../broker/remoting/remotingCommand.js';
-import { BrokerController, type BrokerPorts } from '../../broker/server/brokerController.js';
+import { BrokerController, type BrokerPorts, type BrokerStartOptions } from '../../broker/server/brokerController.js';
 import { brokerConfigFrom } from '../../broker/server/brokerConfig.js';
 import { decodeMessage, type StoredMessage } from '../../broker/store/messageCodec.js';
 
@@ -47,13 +47,13 @@ export interface TestBroker {
   stop(): Promise<void>;
 }
 
-export async function startTestBroker(overrides: Record<string, string> = {}, storeDir = scratchDir('broker')): Promise<TestBroker> {
+export async function startTestBroker(overrides: Record<string, string> = {}, storeDir = scratchDir('broker'), options: BrokerStartOptions = {}): Promise<TestBroker> {
   const listenPort = overrides.listenPort ? Number(overrides.listenPort) : await freeBrokerPort();
   const config = brokerConfigFrom({
     brokerName: 'broker-a', brokerClusterName: 'TestCluster', namesrvAddr: '', storePathRootDir: storeDir, listenPort: String(listenPort),
     ...SMALL_STORE, ...overrides,
   }, {});
-  const { broker, ports } = await BrokerController.start(config);
+  const { broker, ports } = await BrokerController.start(config, options);
   let stopped = false;
   return {
     broker, ports, storeDir, address: `127.0.0.1:${ports.listenPort}`,
