@@ -154,10 +154,14 @@ test('when the master HA address changes (e.g. learned anew from the name server
   try {
     await waitFor(() => pair.haSlave.status().connected, 5000, 'the slave to connect through the proxy');
     await putMany(pair.master, 20, 300, 0);
+    const viaProxy = new Set(pair.haMaster.connectionsStatus().map((c) => c.clientAddress));
     pair.haPort = pair.masterHaPort; // the address function now answers the master's own port
     pair.proxy?.pause(); // the old path is dead from here on
     await waitFor(() => pair.haSlave.status().masterAddress === `127.0.0.1:${pair.masterHaPort}` && pair.haSlave.status().connected, 5000, 'the slave to reconnect');
     assert.equal(pair.haSlave.status().connects, 2);
+    // The slave's side connects before the master has accepted and heard from it; a SYNC_MASTER
+    // put in between would rightly get SLAVE_NOT_AVAILABLE once the dead path is dropped.
+    await waitFor(() => pair.haMaster.connectionsStatus().some((c) => !viaProxy.has(c.clientAddress) && c.slaveRequestOffset >= 0), 5000, 'the master to accept the direct connection');
     await putMany(pair.master, 20, 300, 20);
     await pair.caughtUp();
     assertSameLog(pair, 0);
