@@ -3,7 +3,6 @@
 // Reports TPS (PUT_OK per second), put latency and replication latency (waitForSlave → PUT_OK).
 //   npm run bench:ha -- [--seconds 3] [--concurrency 64] [--size 128] [--dir /path] [--combos async-sync,sync-sync] [--json]
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
 import hdr from 'hdr-histogram-js';
@@ -53,7 +52,7 @@ function alphanumeric(size: number): Buffer {
 const summary = (h: Histogram): { p50: number; p99: number; max: number } => ({ p50: h.getValueAtPercentile(50), p99: h.getValueAtPercentile(99), max: h.maxValue });
 
 async function runCombo(combo: FlushReplicationCombo, options: Options): Promise<ComboResult> {
-  const root = fs.mkdtempSync(path.join(options.dir, `flushbench-habench-${combo.name}-`));
+  const root = fs.mkdtempSync(path.join(options.dir, `.flushbench-habench-${combo.name}-`));
   const base = { mappedFileSizeCommitLog: options.segmentMb * 1024 * 1024 };
   const master = await MessageStore.open({ ...defaultStoreConfig(path.join(root, 'master')), ...base, brokerRole: combo.masterRole, flushDiskType: combo.masterFlush });
   const slave = await MessageStore.open({ ...defaultStoreConfig(path.join(root, 'slave')), ...base, brokerRole: 'SLAVE', flushDiskType: combo.slaveFlush });
@@ -143,7 +142,7 @@ async function main(): Promise<void> {
     .option('--warmup-seconds <n>', 'warm-up seconds per combination (not counted)', Number, 1)
     .option('--concurrency <n>', 'concurrent appenders', Number, 64)
     .option('--size <bytes>', 'message body size', Number, 128)
-    .option('--dir <path>', 'where the two stores live (the disk under test)', os.tmpdir())
+    .option('--dir <path>', 'where the two stores live (the disk under test; /tmp may be tmpfs)', process.cwd())
     .option('--segment-mb <n>', 'mappedFileSizeCommitLog in MiB', Number, 1024)
     .option('--combos <list>', 'comma-separated combinations', FLUSH_REPLICATION_COMBOS.map((c) => c.name).join(','))
     .option('--json', 'print JSON instead of a table', false)
