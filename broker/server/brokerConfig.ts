@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parse as parseProperties } from 'dot-properties';
 import { FlushbenchError } from '../errors.js';
+import { parseMessageDelayLevel } from '../store/delayLevels.js';
 import { type BrokerRole, defaultStoreConfig, type FlushDiskType, type StoreConfig } from '../store/storeConfig.js';
 
 export interface BrokerConfig {
@@ -68,7 +69,7 @@ const STORE_KEYS: Record<string, Kind> = {
   commitIntervalCommitLog: 'int', commitCommitLogLeastPages: 'int', commitCommitLogThoroughInterval: 'int',
   transientStorePoolEnable: 'bool', transientStorePoolSize: 'int', syncFlushTimeout: 'int', flushIntervalConsumeQueue: 'int',
   flushConsumeQueueLeastPages: 'int', flushConsumeQueueThoroughInterval: 'int', checkCRCOnRecover: 'bool', slaveTimeout: 'int',
-  haSlaveFallbehindMax: 'int',
+  haSlaveFallbehindMax: 'int', messageDelayLevel: 'string', flushDelayOffsetInterval: 'int',
 };
 
 /** Keys RocketMQ knows that this broker accepts but does not act on (no warning, noted in settings). */
@@ -77,7 +78,7 @@ const KNOWN_IGNORED = new Set([
   'useReentrantLockWhenPutMessage', 'osPageCacheBusyTimeOutMills', 'waitTimeMillsInSendQueue', 'brokerFastFailureEnable',
   'sendThreadPoolQueueCapacity', 'transferMsgByHeap', 'maxTransferBytesOnMessageInMemory', 'maxTransferCountOnMessageInMemory',
   'maxTransferBytesOnMessageInDisk', 'maxTransferCountOnMessageInDisk', 'traceTopicEnable', 'aclEnable', 'enablePropertyFilter',
-  'warmMapedFileEnable', 'flushLeastPagesWhenWarmMapedFile', 'messageDelayLevel', 'fetchNamesrvAddrByAddressServer',
+  'warmMapedFileEnable', 'flushLeastPagesWhenWarmMapedFile', 'fetchNamesrvAddrByAddressServer',
 ]);
 
 function convert(key: string, raw: string, kind: Kind): string | number | boolean {
@@ -154,6 +155,8 @@ export function brokerConfigFrom(raw: Record<string, string>, env: NodeJS.Proces
   }
   const cqSize = (values.mappedFileSizeConsumeQueue ?? values.mapedFileSizeConsumeQueue) as number | undefined;
   if (cqSize !== undefined) store.mappedFileSizeConsumeQueue = Math.ceil(cqSize / 20) * 20;
+  parseMessageDelayLevel(store.messageDelayLevel); // refuse a bad value now, naming the key
+  if (store.flushDelayOffsetInterval <= 0) throw new FlushbenchError('BAD_CONFIG', `flushDelayOffsetInterval=${store.flushDelayOffsetInterval} must be > 0 (ms between writes of config/delayOffset.json)`);
   if (store.mappedFileSizeCommitLog < 64 * 1024) throw new FlushbenchError('BAD_CONFIG', `mappedFileSizeCommitLog=${store.mappedFileSizeCommitLog} is too small; use at least 65536`);
 
   const role = store.brokerRole as BrokerRole;

@@ -20,6 +20,7 @@ import { ConsumerOffsetManager } from './consumerOffsetManager.js';
 import { MetricsHttpServer } from './metricsHttpServer.js';
 import { NameServerRegistrar } from './nameServerRegistrar.js';
 import { PullProcessor } from './pullProcessor.js';
+import { ScheduleMessageService } from './scheduleMessageService.js';
 import { SendProcessor } from './sendProcessor.js';
 import { SlaveSynchronize } from './slaveSynchronize.js';
 import { TopicConfigManager } from './topicConfigManager.js';
@@ -53,6 +54,8 @@ export class BrokerController {
   private offsets!: ConsumerOffsetManager;
   private topics!: TopicConfigManager;
   private pull!: PullProcessor;
+  /** Delay levels and delayed retries; delivers on masters only (RocketMQ handleScheduleMessageService). */
+  private schedule: ScheduleMessageService | null = null;
   private expiryTimer: NodeJS.Timeout | null = null;
   private inFlightSends = 0;
 
@@ -78,6 +81,9 @@ export class BrokerController {
     });
     this.offsets = new ConsumerOffsetManager(path.join(configDir, 'consumerOffset.json'));
     this.offsets.start();
+    this.schedule = new ScheduleMessageService({
+      store: this.store, delayOffsetPath: path.join(configDir, 'delayOffset.json'), flushDelayOffsetIntervalMs: c.store.flushDelayOffsetInterval,
+    });
     const storeHost = encodeSocketAddress(c.brokerIP1, c.listenPort);
     const isSlave = c.store.brokerRole === 'SLAVE';
     const send = new SendProcessor(this.store, this.topics, {
@@ -89,7 +95,8 @@ export class BrokerController {
     }, this.metrics);
     this.pull.start();
     const clientProcessors = new ClientProcessors({ store: this.store, clients: this.clients, offsets: this.offsets, topics: this.topics, storeHost, brokerClusterName: c.brokerClusterName });
-    const admin = new AdminProcessors({ store: this.store, topics: this.topics, metrics: this.metrics, offsets: this.offsets, runtimeExtras: () => this.runtimeExtras() });
+    const admin = new AdminProcessors({ store: this.store, topics: this.topics, metrics: this.metrics, offsets: this.offsets, runtimeExtras: () => this.runtimeExtras(),
+      delayOffsetJson: () => this.schedule?.encode() ?? '' });
 
     const server = new RemotingServer();
     const sendHandler = (v2: boolean, batch: boolean) => async (request: RemotingCommand, channel: ClientChannel) => {
@@ -161,6 +168,8 @@ export class BrokerController {
         haSendHeartbeatInterval: c.haSendHeartbeatInterval, haHousekeepingInterval: c.haHousekeepingInterval,
       });
       this.haSlave.start();
+    } else {
+      this.schedule.start();
     }
     this.topics.onChange = () => this.registrar?.registerAll();
     await this.registrar.start();
@@ -193,6 +202,7 @@ export class BrokerController {
   private runtimeExtras(): Record<string, string> {
     const extras: Record<string, string> = { brokerRole: this.config.store.brokerRole, flushDiskType: this.config.store.flushDiskType };
     for (const [key, value] of Object.entries(this.haMaster?.gauges() ?? {})) extras[key] = String(value);
+    Object.assign(extras, this.schedule?.runningStats());
     return extras;
   }
 
@@ -205,6 +215,7 @@ export class BrokerController {
     for (const server of this.servers) server.stopAccepting();
     for (let i = 0; i < 500 && this.inFlightSends > 0; i++) await new Promise((r) => setTimeout(r, 10));
     this.pull?.shutdown();
+    this.schedule?.shutdown();
     await this.haSlave?.close();
     await this.haMaster?.close();
     await this.store.shutdown();

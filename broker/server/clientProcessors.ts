@@ -8,6 +8,7 @@ import { isStored } from '../store/putStatus.js';
 import type { ClientChannel, ClientManager, HeartbeatData } from './clientManager.js';
 import type { ConsumerOffsetManager } from './consumerOffsetManager.js';
 import { DLQ_GROUP_TOPIC_PREFIX, RETRY_GROUP_TOPIC_PREFIX, type TopicConfigManager } from './topicConfigManager.js';
+import { toScheduleTopic } from './scheduleMessageService.js';
 import { responseForStatus } from './sendProcessor.js';
 import type { SocketAddressBytes } from '../store/messageCodec.js';
 
@@ -106,27 +107,32 @@ export class ClientProcessors {
   }
 
   /**
-   * CONSUMER_SEND_MSG_BACK: a consumer failed a message; store a copy in %RETRY%<group> (or
-   * %DLQ%<group> after maxReconsumeTimes). RocketMQ delays retries through SCHEDULE_TOPIC_XXXX;
-   * this broker has no scheduler, so the retry is delivered at once.
+   * CONSUMER_SEND_MSG_BACK (SendMessageProcessor.asyncConsumerSendMsgBack): a consumer failed a
+   * message; store a copy for %RETRY%<group> with DELAY = delayLevel (0 → 3 + reconsumeTimes),
+   * so it waits in SCHEDULE_TOPIC_XXXX first; after maxReconsumeTimes, or with delayLevel < 0,
+   * it goes to %DLQ%<group> at once. Like RocketMQ the put does not wait (WAIT=false).
    */
   async sendMessageBack(request: RemotingCommand): Promise<RemotingCommand> {
     const group = field(request, 'group');
     const original = this.deps.store.lookMessageByOffset(numberField(request, 'offset'));
     if (!original) return createResponse(request, ResponseCode.SYSTEM_ERROR, 'look message by offset failed');
     const maxReconsumeTimes = Number(request.extFields?.maxReconsumeTimes ?? MAX_RECONSUME_TIMES_DEFAULT);
-    const reconsumeTimes = original.reconsumeTimes + 1;
-    const dead = reconsumeTimes > maxReconsumeTimes || Number(request.extFields?.delayLevel ?? 0) < 0;
+    let delayLevel = request.extFields?.delayLevel === undefined ? 0 : numberField(request, 'delayLevel');
+    const dead = original.reconsumeTimes >= maxReconsumeTimes || delayLevel < 0;
+    if (!dead && delayLevel === 0) delayLevel = 3 + original.reconsumeTimes;
     const topic = (dead ? DLQ_GROUP_TOPIC_PREFIX : RETRY_GROUP_TOPIC_PREFIX) + group;
     this.deps.topics.ensureRetryTopic(topic);
     const properties = parseProperties(original.properties);
     if (!properties.has('RETRY_TOPIC')) properties.set('RETRY_TOPIC', original.topic);
+    properties.set('WAIT', 'false');
+    properties.set('DELAY', dead ? '0' : String(delayLevel));
     properties.set('ORIGIN_MESSAGE_ID', request.extFields?.originMsgId ?? '');
     properties.set('CLUSTER', this.deps.brokerClusterName);
-    const result = await this.deps.store.putMessage({
-      ...original, topic, queueId: 0, properties: serializeProperties(properties), reconsumeTimes,
+    const retry = toScheduleTopic({
+      ...original, topic, queueId: 0, properties: serializeProperties(properties), reconsumeTimes: original.reconsumeTimes + 1,
       storeHost: this.deps.storeHost, preparedTransactionOffset: 0,
-    });
+    }, this.deps.store.delayLevelsMs.length);
+    const result = await this.deps.store.putMessage(retry);
     const { code, remark } = responseForStatus(result.status, result.reason);
     return createResponse(request, isStored(result.status) ? ResponseCode.SUCCESS : code, remark ?? undefined);
   }

@@ -1,6 +1,7 @@
 // SEND_MESSAGE / SEND_MESSAGE_V2 / SEND_BATCH_MESSAGE (SendMessageProcessor): topic checks and
-// auto-creation, queue choice, properties (CLUSTER added, WAIT consumed), the store put, and
-// the PutMessageStatus → response code mapping with an offset msgId.
+// auto-creation, queue choice, properties (CLUSTER added, WAIT consumed), delay levels (DELAY > 0
+// goes to SCHEDULE_TOPIC_XXXX), the store put, and the PutMessageStatus → response code mapping
+// with an offset msgId.
 import { FlushbenchError } from '../errors.js';
 import { ResponseCode } from '../remoting/codes.js';
 import { createResponse, type RemotingCommand } from '../remoting/remotingCommand.js';
@@ -10,8 +11,10 @@ import {
 import type { AppendResult } from '../store/commitLog.js';
 import type { MessageStore } from '../store/messageStore.js';
 import { isStored, type PutStatus } from '../store/putStatus.js';
+import { delayLevelOf, SCHEDULE_TOPIC } from '../store/delayLevels.js';
 import type { ClientChannel } from './clientManager.js';
 import type { BrokerMetrics } from './brokerMetrics.js';
+import { toScheduleTopic } from './scheduleMessageService.js';
 import { decodeBatchBody, decodeSendHeader, type SendRequestHeader } from './sendHeaders.js';
 import { Perm, topicNameProblem, type TopicConfigManager } from './topicConfigManager.js';
 
@@ -71,6 +74,10 @@ export class SendProcessor {
     if (!(this.settings.brokerPermission & Perm.WRITE)) {
       return createResponse(request, ResponseCode.NO_PERMISSION, `the broker[${this.settings.brokerName}] sending message is forbidden`);
     }
+    // TopicValidator.isNotAllowedSendTopic: only the broker itself writes the schedule topic.
+    if (header.topic === SCHEDULE_TOPIC) {
+      return createResponse(request, ResponseCode.NO_PERMISSION, `Sending message to topic[${header.topic}] is forbidden.`);
+    }
     // Known topics were validated when they were created; only a new name needs the check.
     let topic = this.topics.get(header.topic);
     if (!topic) {
@@ -93,25 +100,27 @@ export class SendProcessor {
     const items = batch ? this.batchItems(request) : [{ flag: header.flag, body: request.body ?? Buffer.alloc(0), properties: header.properties }];
     if (items instanceof Error) return createResponse(request, ResponseCode.MESSAGE_ILLEGAL, items.message);
     if (items.length === 0) return createResponse(request, ResponseCode.MESSAGE_ILLEGAL, 'the message is illegal: the batch body holds no message');
-    for (const item of items) {
-      if (Number(findProperty(item.properties, 'DELAY') ?? 0) > 0) {
-        return createResponse(request, ResponseCode.MESSAGE_ILLEGAL, 'delay-level messages are not supported by the flushbench broker (no ScheduleMessageService)');
-      }
+    // CommitLog.putMessages refuses a delayed batch (the Java client never builds one).
+    if (batch && delayLevelOf(header.properties) > 0) {
+      return createResponse(request, ResponseCode.MESSAGE_ILLEGAL, 'the message is illegal: a batch cannot carry a delay level (DELAY); send delayed messages one by one');
     }
     this.metrics.messagesIn += items.length;
     if (this.settings.ackWithoutStore) return this.calibrationAck(request, queueId, items.length);
 
     const bornHost = this.bornHost(channel);
     const cluster = this.settings.brokerClusterName;
+    const maxDelayLevel = this.store.delayLevelsMs.length;
     const appended: AppendResult[] = [];
     let failedAppend: AppendResult | undefined;
     for (const item of items) {
       const wait = findProperty(item.properties, 'WAIT') !== 'false';
-      const message: MessageToStore = {
+      let message: MessageToStore = {
         topic: header.topic, queueId, flag: item.flag, body: item.body, properties: storedProperties(item.properties, cluster),
         sysFlag: header.sysFlag, bornTimestamp: header.bornTimestamp, bornHost, storeHost: this.settings.storeHost,
         reconsumeTimes: header.reconsumeTimes, preparedTransactionOffset: 0,
       };
+      // Batch items are stored as they are, DELAY or not (CommitLog.putMessages has no delay branch).
+      if (!batch) message = toScheduleTopic(message, maxDelayLevel);
       const result = this.store.appendMessage(message, wait);
       if (result.status !== 'PUT_OK' && !failedAppend) failedAppend = result;
       appended.push(result);

@@ -132,7 +132,11 @@ export class CommitLog {
     return last && !last.isFull ? last : this.rollSegment();
   }
 
-  append(message: MessageToStore, queue: ConsumeQueue, tagsCode: number): AppendResult {
+  /**
+   * `deliverAfterMs` ≥ 0 makes the ConsumeQueue tag code storeTimestamp + deliverAfterMs instead
+   * of `tagsCode` (SCHEDULE_TOPIC_XXXX: the deliver time, known only once the timestamp is set).
+   */
+  append(message: MessageToStore, queue: ConsumeQueue, tagsCode: number, deliverAfterMs = -1): AppendResult {
     if (!this.acceptingAppends) return failed('SERVICE_NOT_AVAILABLE', 'the store is shutting down or read-only');
     if (message.body.length > this.maxMessageSize) {
       return failed('MESSAGE_ILLEGAL', `message body is ${message.body.length} bytes; maxMessageSize is ${this.maxMessageSize}`);
@@ -177,7 +181,7 @@ export class CommitLog {
       settled = batch.settled;
     }
     segment.wrotePosition = position + size;
-    this.dispatch.push(queue, physicalOffset, size, tagsCode, queueOffset);
+    this.dispatch.push(queue, physicalOffset, size, deliverAfterMs >= 0 ? storeTimestamp + deliverAfterMs : tagsCode, queueOffset);
     this.metrics.messagesAppended++;
     this.metrics.bytesAppended += size;
     return { status: 'PUT_OK', physicalOffset, queueOffset, sizeBytes: size, storeTimestamp, settled };

@@ -9,6 +9,7 @@ import { type AppendResult, CommitLog } from './commitLog.js';
 import { ConsumeQueueStore } from './consumeQueueStore.js';
 import { type FileIo, nodeFileIo, writeFully } from './fileIo.js';
 import { CommitRealTimeService, FlushRealTimeService, GroupCommitService } from './flushServices.js';
+import { consumeQueueTagsCode, parseMessageDelayLevel, scheduleDelayMs } from './delayLevels.js';
 import { findProperty, type MessageToStore, RecordField, readInt64, storeTimestampOf, tagsCodeOf } from './messageCodec.js';
 import { PUT_OK_SETTLED, type PutStatus } from './putStatus.js';
 import { recover, type RecoveryReport, scanRecords } from './recovery.js';
@@ -61,6 +62,8 @@ export class MessageStore {
   recoveryReport: RecoveryReport | null = null;
   /** Whether transientStorePool is really in effect (ASYNC_FLUSH master only, like RocketMQ). */
   readonly transientStorePoolActive: boolean;
+  /** messageDelayLevel parsed: delay of level i + 1 in ms (SCHEDULE_TOPIC_XXXX deliver times). */
+  readonly delayLevelsMs: readonly number[];
   private readonly checkpoint: Checkpoint;
   private readonly flushService: FlushRealTimeService | null = null;
   private readonly groupCommit: GroupCommitService | null = null;
@@ -73,6 +76,7 @@ export class MessageStore {
 
   private constructor(readonly config: StoreConfig, private readonly io: FileIo, private readonly lockPath: string) {
     const isSlave = config.brokerRole === 'SLAVE';
+    this.delayLevelsMs = parseMessageDelayLevel(config.messageDelayLevel);
     this.transientStorePoolActive = config.transientStorePoolEnable && config.flushDiskType === 'ASYNC_FLUSH' && !isSlave;
     if (config.transientStorePoolEnable && !this.transientStorePoolActive) {
       this.warnings.push(`transientStorePoolEnable=true is ignored: RocketMQ uses the pool only with ASYNC_FLUSH on a master (flushDiskType=${config.flushDiskType}, brokerRole=${config.brokerRole})`);
@@ -113,7 +117,7 @@ export class MessageStore {
     try {
       store = new MessageStore(config, io, lockPath);
       store.recoveryReport = recover(store.commitLog, store.queues, store.checkpoint, {
-        abnormal, checkCrc: config.checkCRCOnRecover, trashDir: path.join(root, 'recovery-trash', String(Date.now())),
+        abnormal, checkCrc: config.checkCRCOnRecover, trashDir: path.join(root, 'recovery-trash', String(Date.now())), delayLevelsMs: store.delayLevelsMs,
       });
     } catch (error) {
       fs.rmSync(lockPath, { force: true });
@@ -166,7 +170,8 @@ export class MessageStore {
       return this.rejected('SERVICE_NOT_AVAILABLE', this.isSlave ? 'a SLAVE does not accept writes' : 'the store is shutting down');
     }
     const queue = this.queues.findOrCreate(message.topic, message.queueId);
-    const result = this.commitLog.append(message, queue, tagsCodeOf(message.properties));
+    const deliverAfterMs = scheduleDelayMs(message.topic, message.properties, this.delayLevelsMs);
+    const result = this.commitLog.append(message, queue, deliverAfterMs >= 0 ? 0 : tagsCodeOf(message.properties), deliverAfterMs);
     if (result.status !== 'PUT_OK') return result;
     if (this.commitService) this.commitService.wakeup();
     if (!waitStoreMsgOK) {
@@ -318,7 +323,8 @@ export class MessageStore {
     const scan = scanRecords(this.commitLog, this.slaveDispatchedOffset, false, (chunk, at, physicalOffset, size) => {
       const message = decodeMessage(chunk.subarray(at, at + size));
       const queue = this.queues.findOrCreate(message.topic, message.queueId);
-      queue.putEntry(physicalOffset, size, tagsCodeOf(message.properties), readInt64(chunk, at + RecordField.QUEUE_OFFSET));
+      queue.putEntry(physicalOffset, size, consumeQueueTagsCode(message.topic, message.properties, message.storeTimestamp, this.delayLevelsMs),
+        readInt64(chunk, at + RecordField.QUEUE_OFFSET));
       const segment = this.commitLog.findSegment(physicalOffset);
       if (segment) segment.lastCommittedStoreTimestamp = message.storeTimestamp;
       this.commitLog.metrics.messagesAppended++;

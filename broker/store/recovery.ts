@@ -14,8 +14,9 @@ import type { Checkpoint } from './checkpoint.js';
 import { CommitLog } from './commitLog.js';
 import type { ConsumeQueueStore } from './consumeQueueStore.js';
 import {
-  checkRecord, MESSAGE_MAGIC_CODE, RecordField, readInt64, storeTimestampOf, tagsCodeOf, decodeMessage,
+  checkRecord, MESSAGE_MAGIC_CODE, RecordField, readInt64, storeTimestampOf, decodeMessage,
 } from './messageCodec.js';
+import { consumeQueueTagsCode } from './delayLevels.js';
 import { Segment } from './segment.js';
 
 const log = childLogger('recovery');
@@ -144,7 +145,7 @@ export function recover(
   commitLog: CommitLog,
   queues: ConsumeQueueStore,
   checkpoint: Checkpoint,
-  options: { abnormal: boolean; checkCrc: boolean; trashDir: string },
+  options: { abnormal: boolean; checkCrc: boolean; trashDir: string; delayLevelsMs: readonly number[] },
 ): RecoveryReport {
   openSegments(commitLog);
   queues.loadAll();
@@ -177,7 +178,8 @@ export function recover(
     scanRecords(commitLog, reputFrom, false, (chunk, at, physicalOffset, size) => {
       const message = decodeMessage(chunk.subarray(at, at + size));
       queues.findOrCreate(message.topic, message.queueId)
-        .putEntry(physicalOffset, size, tagsCodeOf(message.properties), readInt64(chunk, at + RecordField.QUEUE_OFFSET));
+        .putEntry(physicalOffset, size, consumeQueueTagsCode(message.topic, message.properties, message.storeTimestamp, options.delayLevelsMs),
+          readInt64(chunk, at + RecordField.QUEUE_OFFSET));
       redispatchedRecords++;
     });
   }

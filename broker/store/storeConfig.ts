@@ -1,6 +1,8 @@
 // The store's settings, spelled as RocketMQ's MessageStoreConfig (users paste broker.properties).
 // Defaults are Apache RocketMQ 4.9.x's; see ../shared/ref/rocketmq-facts.md §5 and §7.
 
+import { DEFAULT_MESSAGE_DELAY_LEVEL } from './delayLevels.js';
+
 export type FlushDiskType = 'ASYNC_FLUSH' | 'SYNC_FLUSH';
 export type BrokerRole = 'ASYNC_MASTER' | 'SYNC_MASTER' | 'SLAVE';
 
@@ -33,6 +35,10 @@ export interface StoreConfig {
   /** Slave-ack deadline for SYNC_MASTER from RocketMQ 4.9.3; before that syncFlushTimeout was used. */
   slaveTimeout: number;
   haSlaveFallbehindMax: number;
+  /** Delay of each level, "1s 5s 10s …" (units s, m, h, d); parsed by delayLevels.ts. */
+  messageDelayLevel: string;
+  /** How often ScheduleMessageService writes config/delayOffset.json (ms). */
+  flushDelayOffsetInterval: number;
 }
 
 export const PAGE_SIZE_BYTES = 4096;
@@ -62,5 +68,7 @@ export function defaultStoreConfig(storePathRootDir: string): StoreConfig {
     checkCRCOnRecover: true,
     slaveTimeout: 3000,
     haSlaveFallbehindMax: 256 * 1024 * 1024,
+    messageDelayLevel: DEFAULT_MESSAGE_DELAY_LEVEL,
+    flushDelayOffsetInterval: 10_000,
   };
 }
