@@ -22,7 +22,7 @@ const SEED_DIFFERENCE =
 
 const HOW_TO_READ = [
   'Verdict: the mean TPS over the runs against the claimed range (below / within / above). One run gives low confidence; use --repeat 3.',
-  'Harness ceiling: what the load generator and broker reach when the broker acks without storing. "harness" in the bound-by column means the profile reached 80 % of it: the number measures this host\'s CPU, not the disk. "broker" means the broker\'s durability work set the pace: fsync and replication waits under SYNC settings, mostly broker CPU under ASYNC ones.',
+  'Harness ceiling: what the load generator and broker reach when the broker acks without storing (best of --repeat runs). "harness" in the bound-by column means the profile reached 80 % of it: the number measures this host\'s CPU, not the disk. "broker" means the broker\'s durability work set the pace: fsync and replication waits under SYNC settings, mostly broker CPU under ASYNC ones.',
   'Latency is measured at the producer from send to ack (open loop: from the intended send time). p99 over all measured acks.',
   'Host facts tell what was measured: a store on tmpfs or overlay does not measure a disk. vm.dirty_* decide when the kernel writes back ASYNC_FLUSH data.',
   'Effective settings are what each broker reported it used, e.g. whether transientStorePoolEnable was really in effect.',

@@ -96,7 +96,7 @@ export async function runCommand(options: RunCommandOptions): Promise<{ runDir: 
   };
   try {
     if (options.calibrate && !options.namesrv) {
-      runOptions.harnessCeilingTps = await calibrate(profiles[0].load, { ...runOptions, repeat: 1 });
+      runOptions.harnessCeilingTps = await calibrate(profiles[0].load, runOptions);
       say(`harness ceiling (ack without store): ${Math.round(runOptions.harnessCeilingTps)} msgs/s`);
     }
     const results: ProfileResult[] = [];
