@@ -66,7 +66,8 @@ export class CommitLog {
 
   private current: Batch | null = null;
   private readonly sealed: Batch[] = [];
-  private writing = false;
+  /** A write pass is scheduled for after this turn. */
+  private writeScheduled = false;
   private readonly spareBuffers: Buffer[] = [];
   private flushing: Promise<boolean> | null = null;
 
@@ -211,8 +212,8 @@ export class CommitLog {
     const settled = new Promise<PutStatus>((r) => (resolve = r));
     const buffer = bytesNeeded <= BATCH_BUFFER_BYTES ? (this.spareBuffers.pop() ?? Buffer.allocUnsafe(BATCH_BUFFER_BYTES)) : Buffer.allocUnsafe(bytesNeeded);
     this.current = { segment, startPosition: segment.wrotePosition, buffer, length: 0, storeTimestampLast: 0, messages: 0, endsSegment: false, settled, resolve };
-    if (!this.writing) {
-      this.writing = true;
+    if (!this.writeScheduled) {
+      this.writeScheduled = true;
       setImmediate(() => this.writeBatches());
     }
     return this.current;
@@ -250,7 +251,7 @@ export class CommitLog {
       if (batch.messages > 0) this.ackPolicy(segment.fileFromOffset + segment.committedPosition, batch.resolve);
       else batch.resolve('PUT_OK');
     }
-    this.writing = false;
+    this.writeScheduled = false;
   }
 
   /** A write failed: fail this batch and every later one, and roll offsets back to its start. */
@@ -392,7 +393,7 @@ export class CommitLog {
 
   /** Whether an append is waiting to be written (used by shutdown to drain). */
   get hasPendingWrites(): boolean {
-    return this.writing || this.current !== null || this.sealed.length > 0;
+    return this.writeScheduled || this.current !== null || this.sealed.length > 0;
   }
 
   async close(): Promise<void> {
