@@ -57,7 +57,7 @@ export function register(program: Command): void {
     .option('--out <dir>', 'report directory (default reports/runs/<timestamp>-<profile>)')
     .option('--namesrv <host:port>', 'drive an existing RocketMQ cluster instead of launching one')
     .option('--keep-store', 'keep broker stores after the run')
-    .option('--quiet', 'no progress lines')
+    .option('--quiet', 'no progress lines (warnings and the report path still go to stderr)')
     .option('--json', 'print the summary as JSON on stdout')
     .option('--no-calibrate', 'skip measuring the harness ceiling (an ack-without-store broker)')
     .addOption(new Option('--serialize <type>', 'remoting header type (RocketMQ ≥ 4.9.4 benchmark uses ROCKETMQ)').choices(['JSON', 'ROCKETMQ']).default('ROCKETMQ'))
@@ -87,9 +87,11 @@ export async function runCommand(options: RunCommandOptions): Promise<{ runDir: 
   fs.mkdirSync(runDir, { recursive: true });
   fs.mkdirSync(storeDir, { recursive: true });
   const say = (line: string) => !options.quiet && process.stderr.write(`${line}\n`);
+  // Warnings and where the report went are not progress: --quiet keeps them.
+  const tell = (line: string) => process.stderr.write(`${line}\n`);
 
   const host: HostFactsData = await collectHostFacts(storeDir, { fsyncProbe: true });
-  if (!host.diskIsMeasured) say(`\n*** WARNING: ${host.diskWarning ?? 'the store directory is not on a real disk'} — the results do not measure a disk. ***\n`);
+  if (!host.diskIsMeasured) tell(`\n*** WARNING: ${host.diskWarning ?? 'the store directory is not on a real disk'} — the results do not measure a disk. ***\n`);
   const runOptions: RunOptions = {
     storeDir, logDir: path.join(runDir, 'logs'), repeat, namesrv: options.namesrv ?? null, keepStore: Boolean(options.keepStore),
     quiet: Boolean(options.quiet), json: Boolean(options.json), harnessCeilingTps: null, serializeType: options.serialize,
@@ -114,7 +116,7 @@ export async function runCommand(options: RunCommandOptions): Promise<{ runDir: 
     };
     const summary = await writeReport(runDir, data);
     printVerdictTable(results, options.quiet ? null : process.stderr);
-    say(`\nreport: ${path.join(runDir, 'report.html')} (also report.md, summary.json, CSVs, charts)`);
+    tell(`${options.quiet ? '' : '\n'}report: ${path.join(runDir, 'report.html')} (also report.md, summary.json, CSVs, charts)`);
     return { runDir, summary };
   } finally {
     if (!options.keepStore) fs.rmSync(storeDir, { recursive: true, force: true });
