@@ -214,19 +214,21 @@ export class CommitLog {
     this.current = { segment, startPosition: segment.wrotePosition, buffer, length: 0, storeTimestampLast: 0, messages: 0, endsSegment: false, settled, resolve };
     if (!this.writeScheduled) {
       this.writeScheduled = true;
-      setImmediate(() => this.writeBatches());
+      setImmediate(() => void this.writeBatches());
     }
     return this.current;
   }
 
   /**
-   * Writes sealed batches, then the current one, one write() per batch. The write is
+   * Writes sealed batches, then the current one, one write() per batch. The write is normally
    * synchronous, like RocketMQ's copy into the mapped segment on the sending thread: it only
-   * reaches the page cache (tens of microseconds for a turn's batch), and a thread-pool round
-   * trip per batch would idle the event loop between turns (bench:store: 230k → 335k msgs/s).
-   * fdatasync, which waits for the device, never runs on the event loop.
+   * reaches the page cache (tens of microseconds for a turn's batch), while a thread-pool round
+   * trip per batch would idle the event loop between turns (bench:store ASYNC: 230k → 335k
+   * msgs/s). While an fdatasync is running, a write can wait for ext4's journal commit (5–9 ms
+   * measured under bench:remoting, every one of them during a flush), so then it goes through
+   * the thread pool instead. fdatasync itself never runs on the event loop.
    */
-  private writeBatches(): void {
+  private async writeBatches(): Promise<void> {
     for (;;) {
       if (this.sealed.length === 0 && this.current) {
         this.sealed.push(this.current);
@@ -235,7 +237,8 @@ export class CommitLog {
       const batch = this.sealed.shift();
       if (!batch) break;
       try {
-        writeFullySync(this.io, batch.segment.fd, batch.buffer, batch.length, batch.startPosition);
+        if (this.flushing) await writeFully(this.io, batch.segment.fd, batch.buffer, 0, batch.length, batch.startPosition);
+        else writeFullySync(this.io, batch.segment.fd, batch.buffer, batch.length, batch.startPosition);
       } catch (error) {
         this.failFrom(batch, error);
         continue;
