@@ -438,4 +438,3 @@ export function enoughPages(writePosition: number, donePosition: number, leastPa
 function failed(status: PutStatus, reason: string): AppendResult {
   return { status, physicalOffset: -1, queueOffset: -1, sizeBytes: 0, storeTimestamp: 0, settled: Promise.resolve(status), reason };
 }
-
