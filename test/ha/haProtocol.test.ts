@@ -10,18 +10,7 @@ import { MessageStore } from '../../broker/store/messageStore.js';
 import { GroupTransferService } from '../../broker/ha/groupTransfer.js';
 import { encodeAck, encodeFrameHeader, HAFrameParser, readOffset, SlaveAckReader } from '../../broker/ha/haProtocol.js';
 import { message, storeConfig, tempDir } from './haHarness.js';
-
-/** Deterministic PRNG (mulberry32) so a failure can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../broker/seededRandom.js';
 
 test('frame header and ack are big-endian int64/int32 exactly as RocketMQ writes them', () => {
   assert.equal(encodeFrameHeader(0x0102030405, 0x0a0b).toString('hex'), '0000000102030405' + '00000a0b');
@@ -32,7 +21,7 @@ test('frame header and ack are big-endian int64/int32 exactly as RocketMQ writes
 
 test('frame parser reproduces the same frames and bytes under random splits of a valid stream', () => {
   for (let seed = 1; seed <= 40; seed++) {
-    const rand = random(seed);
+    const rand = seededRandom(seed);
     const frames: Array<{ phyOffset: number; data: Buffer }> = [];
     let offset = Math.floor(rand() * 2 ** 40);
     for (let i = 0; i < 60; i++) {
@@ -81,7 +70,7 @@ test('ack reader uses the last complete 8-byte value and carries partial bytes',
   assert.equal(reader.push(stream.subarray(19, 23)), null);
   assert.equal(reader.push(stream.subarray(23, 24)), 300);
   for (let seed = 1; seed <= 20; seed++) {
-    const rand = random(seed);
+    const rand = seededRandom(seed);
     const values = Array.from({ length: 50 }, (_, i) => i * 1000 + Math.floor(rand() * 999));
     const bytes = Buffer.concat(values.map(encodeAck));
     const fresh = new SlaveAckReader();

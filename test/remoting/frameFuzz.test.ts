@@ -4,17 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { encodeFrame, FrameDecoder, FrameError } from '../../broker/remoting/frameCodec.js';
 import type { RemotingCommand } from '../../broker/remoting/remotingCommand.js';
-
-/** mulberry32: small, fast, seeded. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../broker/seededRandom.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20240611);
 const ITERATIONS = 100_000;
@@ -87,7 +77,7 @@ function feed(decoder: FrameDecoder, input: Buffer, rand: () => number): { comma
 }
 
 test(`${ITERATIONS} random and mutated frames: only FrameError escapes, nothing hangs (seed ${SEED})`, { timeout: 60_000 }, () => {
-  const rand = prng(SEED);
+  const rand = seededRandom(SEED);
   const started = Date.now();
   let errors = 0;
   let decoded = 0;
@@ -114,7 +104,7 @@ test(`${ITERATIONS} random and mutated frames: only FrameError escapes, nothing 
 });
 
 test('a byte stream split at random points decodes to the same commands as the whole stream', () => {
-  const rand = prng(SEED + 1);
+  const rand = seededRandom(SEED + 1);
   for (let round = 0; round < 200; round++) {
     const commands = Array.from({ length: 1 + Math.floor(rand() * 20) }, () => randomCommand(rand));
     const stream = Buffer.concat(commands.map(encodeFrame));

@@ -16,6 +16,7 @@ import { RequestCode, ResponseCode, SerializeType, type SerializeTypeValue } fro
 import { decodeFrameContent, decodeResponseLite, encodeFrame, FrameDecoder, FrameError } from '../frameCodec.js';
 import { RemotingClient } from '../remotingClient.js';
 import { createRequest, createResponse, type RemotingCommand } from '../remotingCommand.js';
+import { seededRandom } from '../../seededRandom.js';
 
 const arg = (name: string, fallback: string) => {
   const at = process.argv.indexOf(`--${name}`);
@@ -61,19 +62,8 @@ async function micro(): Promise<void> {
   for (const task of bench.tasks) console.log(`  ${task.name.padEnd(36)} ${Math.round(throughput(task)).toLocaleString().padStart(12)} ops/s`);
 }
 
-/** mulberry32 */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function fuzzThroughput(): void {
-  const rand = prng(7);
+  const rand = seededRandom(7);
   const templates = [encodeFrame(sendRequest(SerializeType.JSON)), encodeFrame(sendRequest(SerializeType.ROCKETMQ))];
   const inputs: Buffer[] = [];
   for (let i = 0; i < 20_000; i++) {
