@@ -3,7 +3,7 @@
 import { FlushbenchError } from '../broker/errors.js';
 import { RequestCode, ResponseCode } from '../broker/remoting/codes.js';
 import { parseLenientJson } from '../broker/remoting/lenientJson.js';
-import { createRequest } from '../broker/remoting/remotingCommand.js';
+import { createRequest, type RemotingCommand } from '../broker/remoting/remotingCommand.js';
 import { RemotingClient } from '../broker/remoting/remotingClient.js';
 
 export interface ClusterInfo {
@@ -30,6 +30,14 @@ export function masterAddresses(info: ClusterInfo, clusterName?: string): string
   return names.map((name) => info.brokerAddrTable[name]?.brokerAddrs['0']).filter((a): a is string => Boolean(a));
 }
 
+/** UPDATE_AND_CREATE_TOPIC as `mqadmin updateTopic` sends it: read = write queues, perm 6 = read|write. */
+export function updateTopicRequest(topic: string, queues: number, perm = 6): RemotingCommand {
+  return createRequest(RequestCode.UPDATE_AND_CREATE_TOPIC, {
+    topic, defaultTopic: 'TBW102', readQueueNums: String(queues), writeQueueNums: String(queues),
+    perm: String(perm), topicFilterType: 'SINGLE_TAG', topicSysFlag: '0', order: 'false',
+  });
+}
+
 export async function createTopic(
   namesrvAddress: string,
   topic: string,
@@ -40,10 +48,7 @@ export async function createTopic(
   for (const address of masters) {
     const client = new RemotingClient(address);
     try {
-      const response = await client.invoke(createRequest(RequestCode.UPDATE_AND_CREATE_TOPIC, {
-        topic, defaultTopic: 'TBW102', readQueueNums: String(options.queues), writeQueueNums: String(options.queues),
-        perm: String(options.perm ?? 6), topicFilterType: 'SINGLE_TAG', topicSysFlag: '0', order: 'false',
-      }), options.timeoutMs ?? 3000);
+      const response = await client.invoke(updateTopicRequest(topic, options.queues, options.perm), options.timeoutMs ?? 3000);
       if (response.code !== ResponseCode.SUCCESS) throw new FlushbenchError('CREATE_TOPIC_FAILED', `broker ${address} refused topic ${topic}: ${response.remark ?? response.code}`);
     } finally {
       client.close();

@@ -9,12 +9,7 @@ import { RequestCode, ResponseCode } from '../../broker/remoting/codes.js';
 import { RemotingClient } from '../../broker/remoting/remotingClient.js';
 import { createRequest } from '../../broker/remoting/remotingCommand.js';
 import { scratchDir, sendV2, startTestBroker } from './brokerHarness.js';
-
-function createTopicRequest(topic: string, queues: number) {
-  return createRequest(RequestCode.UPDATE_AND_CREATE_TOPIC, {
-    topic, defaultTopic: 'TBW102', readQueueNums: String(queues), writeQueueNums: String(queues), perm: '6', topicFilterType: 'SINGLE_TAG', topicSysFlag: '0', order: 'false',
-  });
-}
+import { updateTopicRequest } from '../../loadgen/topicAdmin.js';
 
 test('autoCreateTopicEnable=false: a send to an unknown topic answers TOPIC_NOT_EXIST, a created topic works', { timeout: 20_000 }, async () => {
   const broker = await startTestBroker({ autoCreateTopicEnable: 'false' });
@@ -23,7 +18,7 @@ test('autoCreateTopicEnable=false: a send to an unknown topic answers TOPIC_NOT_
     const response = await client.invoke(sendV2({ topic: 'Unknown', body: Buffer.from('x') }), 3000);
     assert.equal(response.code, ResponseCode.TOPIC_NOT_EXIST);
     assert.match(response.remark ?? '', /topic\[Unknown\] not exist, apply first please!/);
-    assert.equal((await client.invoke(createTopicRequest('Known', 2), 3000)).code, ResponseCode.SUCCESS);
+    assert.equal((await client.invoke(updateTopicRequest('Known', 2), 3000)).code, ResponseCode.SUCCESS);
     assert.equal((await client.invoke(sendV2({ topic: 'Known', queueId: 1, body: Buffer.from('x') }), 3000)).code, ResponseCode.SUCCESS);
   } finally {
     client.close();
@@ -38,7 +33,7 @@ test('consumer offsets and created topics survive a broker restart on the same s
     let broker = await startTestBroker({}, storeDir);
     const port = broker.ports.listenPort;
     let client = new RemotingClient(broker.address);
-    assert.equal((await client.invoke(createTopicRequest('Kept', 4), 3000)).code, ResponseCode.SUCCESS);
+    assert.equal((await client.invoke(updateTopicRequest('Kept', 4), 3000)).code, ResponseCode.SUCCESS);
     for (let i = 0; i < 3; i++) assert.equal((await client.invoke(sendV2({ topic: 'Kept', queueId: 2, body: Buffer.from(`m${i}`) }), 3000)).code, ResponseCode.SUCCESS);
     for (const [queueId, offset] of [[0, 0], [2, 3]]) {
       const update = createRequest(RequestCode.UPDATE_CONSUMER_OFFSET, { consumerGroup: 'grp', topic: 'Kept', queueId: String(queueId), commitOffset: String(offset) });
@@ -102,7 +97,7 @@ test('UPDATE_AND_CREATE_TOPIC: the route is visible through the name server as s
     assert.equal((await routeOf('NotYet')).code, ResponseCode.TOPIC_NOT_EXIST);
     for (let i = 0; i < 3; i++) {
       const topic = `Fresh${i}`;
-      assert.equal((await admin.invoke(createTopicRequest(topic, 3), 3000)).code, ResponseCode.SUCCESS);
+      assert.equal((await admin.invoke(updateTopicRequest(topic, 3), 3000)).code, ResponseCode.SUCCESS);
       const route = await routeOf(topic);
       assert.equal(route.code, ResponseCode.SUCCESS, `route of ${topic} right after the create answer: ${route.remark}`);
       const data = JSON.parse(route.body?.toString() ?? '{}');

@@ -21,6 +21,7 @@ import { encodeSocketAddress, findProperty, type MessageToStore, type StoredMess
 import {
   batchBody, decodeRecords, pullRequest, scratchDir, sendV2, startTestBroker, type TestBroker, until,
 } from './brokerHarness.js';
+import { updateTopicRequest } from '../../loadgen/topicAdmin.js';
 
 const LEVELS = { messageDelayLevel: '1s 2s' };
 const LEVEL_1_MS = 1000;
@@ -35,9 +36,7 @@ let client: RemotingClient;
 before(async () => {
   broker = await startTestBroker(LEVELS);
   client = new RemotingClient(broker.address);
-  const created = await client.invoke(createRequest(RequestCode.UPDATE_AND_CREATE_TOPIC, {
-    topic: 'DelayT', defaultTopic: 'TBW102', readQueueNums: '4', writeQueueNums: '4', perm: '6', topicFilterType: 'SINGLE_TAG', topicSysFlag: '0', order: 'false',
-  }), 3000);
+  const created = await client.invoke(updateTopicRequest('DelayT', 4), 3000);
   assert.equal(created.code, ResponseCode.SUCCESS, created.remark);
 });
 

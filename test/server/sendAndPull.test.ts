@@ -11,6 +11,7 @@ import { findProperty } from '../../broker/store/messageCodec.js';
 import {
   batchBody, decodeRecords, expectedMsgId, pullRequest, sendV1, sendV2, startTestBroker, type TestBroker,
 } from './brokerHarness.js';
+import { updateTopicRequest } from '../../loadgen/topicAdmin.js';
 
 let broker: TestBroker;
 let client: RemotingClient;
@@ -22,9 +23,7 @@ before(async () => {
   port = broker.ports.listenPort;
   client = new RemotingClient(broker.address);
   binaryClient = new RemotingClient(broker.address, { serializeType: SerializeType.ROCKETMQ });
-  const created = await client.invoke(createRequest(RequestCode.UPDATE_AND_CREATE_TOPIC, {
-    topic: 'T', defaultTopic: 'TBW102', readQueueNums: '4', writeQueueNums: '4', perm: '6', topicFilterType: 'SINGLE_TAG', topicSysFlag: '0', order: 'false',
-  }), 3000);
+  const created = await client.invoke(updateTopicRequest('T', 4), 3000);
   assert.equal(created.code, ResponseCode.SUCCESS, created.remark);
 });
 

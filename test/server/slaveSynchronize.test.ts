@@ -17,6 +17,7 @@ import { parseConsumerOffsetWrapper, parseTopicConfigWrapper, SlaveSynchronize }
 import { TopicConfigManager } from '../../broker/server/topicConfigManager.js';
 import { memoryLogger } from '../ha/haHarness.js';
 import { decodeRecords, freeBrokerPort, pullRequest, scratchDir, sendV2, startTestBroker, type TestBroker, until } from './brokerHarness.js';
+import { updateTopicRequest } from '../../loadgen/topicAdmin.js';
 
 const BROKER_NAME = 'broker-sync';
 /** Keeps the brokers' own sync timer out of the way; tests call syncAll() themselves. */
@@ -59,12 +60,6 @@ function slaveSync(group: Group): SlaveSynchronize {
   return sync;
 }
 
-function createTopic(topic: string, queues: number) {
-  return createRequest(RequestCode.UPDATE_AND_CREATE_TOPIC, {
-    topic, defaultTopic: 'TBW102', readQueueNums: String(queues), writeQueueNums: String(queues), perm: '6', topicFilterType: 'SINGLE_TAG', topicSysFlag: '0', order: 'false',
-  });
-}
-
 function commitOffset(group: string, topic: string, queueId: number, offset: number) {
   return createRequest(RequestCode.UPDATE_CONSUMER_OFFSET, { consumerGroup: group, topic, queueId: String(queueId), commitOffset: String(offset) });
 }
@@ -83,7 +78,7 @@ async function topicTable(client: RemotingClient): Promise<{ topicConfigTable: R
 test('a topic created on the master appears in the slave\'s GET_ALL_TOPIC_CONFIG after a sync, system topics kept', { timeout: 30_000 }, async () => {
   const group = await startGroup();
   try {
-    assert.equal((await group.masterClient.invoke(createTopic('SyncedTopic', 3), 3000)).code, ResponseCode.SUCCESS);
+    assert.equal((await group.masterClient.invoke(updateTopicRequest('SyncedTopic', 3), 3000)).code, ResponseCode.SUCCESS);
     assert.equal((await topicTable(group.slaveClient)).topicConfigTable.SyncedTopic, undefined, 'not on the slave before a sync');
 
     await slaveSync(group).syncAll();
@@ -109,7 +104,7 @@ test('a topic created on the master appears in the slave\'s GET_ALL_TOPIC_CONFIG
 test('a consumer offset committed on the master is answered by the slave\'s QUERY_CONSUMER_OFFSET after a sync', { timeout: 30_000 }, async () => {
   const group = await startGroup();
   try {
-    assert.equal((await group.masterClient.invoke(createTopic('OffsetTopic', 4), 3000)).code, ResponseCode.SUCCESS);
+    assert.equal((await group.masterClient.invoke(updateTopicRequest('OffsetTopic', 4), 3000)).code, ResponseCode.SUCCESS);
     for (let i = 0; i < 5; i++) assert.equal((await group.masterClient.invoke(sendV2({ topic: 'OffsetTopic', queueId: 2, body: Buffer.from(`m${i}`) }), 3000)).code, ResponseCode.SUCCESS);
     assert.equal((await group.masterClient.invoke(commitOffset('cg', 'OffsetTopic', 2, 4), 3000)).code, ResponseCode.SUCCESS);
     assert.notEqual(await queryOffset(group.slaveClient, 'cg', 'OffsetTopic', 2), '4', 'not on the slave before a sync');
@@ -132,7 +127,7 @@ test('a consumer offset committed on the master is answered by the slave\'s QUER
 test('master stopped: the slave keeps the synced offsets, accepts commits and still serves pulls', { timeout: 30_000 }, async () => {
   const group = await startGroup();
   try {
-    assert.equal((await group.masterClient.invoke(createTopic('FailoverTopic', 1), 3000)).code, ResponseCode.SUCCESS);
+    assert.equal((await group.masterClient.invoke(updateTopicRequest('FailoverTopic', 1), 3000)).code, ResponseCode.SUCCESS);
     for (let i = 0; i < 6; i++) assert.equal((await group.masterClient.invoke(sendV2({ topic: 'FailoverTopic', body: Buffer.from(`msg-${i}`) }), 3000)).code, ResponseCode.SUCCESS);
     assert.equal((await group.masterClient.invoke(commitOffset('cg', 'FailoverTopic', 0, 2), 3000)).code, ResponseCode.SUCCESS);
     await slaveSync(group).syncAll();
@@ -229,7 +224,7 @@ test('the sync timer: first round after the initial delay, then at the interval;
     initialDelayMs: 20, syncIntervalMs: 50, requestTimeoutMs: 1000, logger,
   });
   try {
-    assert.equal((await masterClient.invoke(createTopic('TimerTopic', 2), 3000)).code, ResponseCode.SUCCESS);
+    assert.equal((await masterClient.invoke(updateTopicRequest('TimerTopic', 2), 3000)).code, ResponseCode.SUCCESS);
     assert.equal((await masterClient.invoke(commitOffset('cg', 'TimerTopic', 1, 7), 3000)).code, ResponseCode.SUCCESS);
     sync.start();
     await new Promise((resolve) => setTimeout(resolve, 150));
