@@ -4,7 +4,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { FlushbenchError } from '../broker/errors.js';
+import { FlushbenchError } from '../protocol/errors.js';
 
 export interface ManagedProcess {
   name: string;

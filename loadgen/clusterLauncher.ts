@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { FlushbenchError } from '../broker/errors.js';
+import { FlushbenchError } from '../protocol/errors.js';
 import { type ManagedProcess, startBenchProcess, stopProcess } from './childProcesses.js';
 import { scrapeMetrics } from './metricsScraper.js';
 import type { ProfileNode } from './profile.js';

@@ -1,10 +1,10 @@
 // `--consumers N`: long-polling pull consumers that measure end-to-end latency (producer's
 // born timestamp → delivery), starting at each queue's end so only new messages count.
-import { RequestCode, ResponseCode } from '../broker/remoting/codes.js';
-import { createRequest } from '../broker/remoting/remotingCommand.js';
-import { RemotingClient } from '../broker/remoting/remotingClient.js';
+import { RequestCode, ResponseCode } from '../protocol/codes.js';
+import { createRequest } from '../protocol/remotingCommand.js';
+import { RemotingClient } from '../protocol/remotingClient.js';
 import { newLatencyHistogram, type Histogram } from './ackRecorder.js';
-import type { WriteQueue } from './route.js';
+import type { WriteQueue } from '../protocol/route.js';
 
 const PULL_FLAG_SUSPEND = 2;
 const BORN_TIMESTAMP_OFFSET = 40;

@@ -3,13 +3,12 @@
 // ack, then sends again); with a rate, open loop: sends are scheduled at fixed intervals and
 // latency is measured from the scheduled time (coordinated-omission correction).
 import { randomBytes } from 'node:crypto';
-import { RequestCode } from '../broker/remoting/codes.js';
-import { createRequest } from '../broker/remoting/remotingCommand.js';
-import type { RemotingClient } from '../broker/remoting/remotingClient.js';
+import { encodeBatchBody, sendBatchMessageRequest, sendMessageV2Request } from '../protocol/requests/sendMessage.js';
+import type { RemotingClient } from '../protocol/remotingClient.js';
 import { type AckRecorder, ackStatusForCode } from './ackRecorder.js';
-import type { WriteQueue } from './route.js';
+import type { WriteQueue } from '../protocol/route.js';
 import { SendTemplate } from './sendTemplate.js';
-import type { SerializeTypeValue } from '../broker/remoting/codes.js';
+import type { SerializeTypeValue } from '../protocol/codes.js';
 
 export interface ProducerLoad {
   producers: number;
@@ -32,25 +31,6 @@ export function benchmarkBody(sizeBytes: number): Buffer {
   return random;
 }
 
-/** Batch body: {totalSize, magic 0, bodyCRC 0, flag, bodyLen, body, propsLen, props} per message. */
-export function encodeBatchBody(body: Buffer, count: number): Buffer {
-  const properties = Buffer.from('WAIT\u0001true');
-  const one = 20 + body.length + 2 + properties.length;
-  const out = Buffer.alloc(one * count);
-  for (let i = 0; i < count; i++) {
-    let p = i * one;
-    p = out.writeInt32BE(one, p);
-    p = out.writeInt32BE(0, p);
-    p = out.writeInt32BE(0, p);
-    p = out.writeInt32BE(0, p);
-    p = out.writeInt32BE(body.length, p);
-    p += body.copy(out, p);
-    p = out.writeInt16BE(properties.length, p);
-    properties.copy(out, p);
-  }
-  return out;
-}
-
 export class ProducerPool {
   private running = false;
   private nextQueue = 0;
@@ -68,7 +48,7 @@ export class ProducerPool {
   ) {
     if (queues.length === 0) throw new Error(`topic ${load.topic} has no writable queue`);
     this.body = benchmarkBody(load.sizeBytes);
-    this.batchBody = load.batch > 1 ? encodeBatchBody(this.body, load.batch) : null;
+    this.batchBody = load.batch > 1 ? encodeBatchBody(Array.from({ length: load.batch }, () => ({ body: this.body, properties: 'WAIT\u0001true' }))) : null;
     this.templates = queues.map((q) => new SendTemplate({ producerGroup: load.producerGroup, topic: load.topic, queueId: q.queueId }, this.body, load.serializeType));
   }
 
@@ -147,11 +127,10 @@ export class ProducerPool {
   private async sendOnce(intendedStartMs: number, index: number): Promise<void> {
     const queue = this.queues[index];
     const batch = this.batchBody !== null;
-    const request = createRequest(batch ? RequestCode.SEND_BATCH_MESSAGE : RequestCode.SEND_MESSAGE_V2, {
-      a: this.load.producerGroup, b: this.load.topic, c: 'TBW102', d: '4', e: String(queue.queueId), f: '0',
-      g: String(Date.now()), h: '0', i: batch ? '' : `UNIQ_KEY\u0001${this.nextQueue}\u0002WAIT\u0001true`, j: '0', k: 'false', l: '16',
-      ...(batch ? { m: 'true' } : {}),
-    }, batch ? (this.batchBody as Buffer) : this.body, this.load.serializeType);
+    const fields = { producerGroup: this.load.producerGroup, topic: this.load.topic, queueId: queue.queueId, properties: '' };
+    const request = batch
+      ? sendBatchMessageRequest(fields, this.batchBody as Buffer, this.load.serializeType)
+      : sendMessageV2Request({ ...fields, properties: `UNIQ_KEY\u0001${this.nextQueue}\u0002WAIT\u0001true` }, this.body, this.load.serializeType);
     this.inFlight++;
     try {
       const response = await this.clientFor(queue.brokerAddress).invoke(request, this.load.sendTimeoutMs);

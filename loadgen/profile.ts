@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parse as parseProperties } from 'dot-properties';
 import { parse as parseYaml } from 'yaml';
-import { FlushbenchError } from '../broker/errors.js';
+import { FlushbenchError } from '../protocol/errors.js';
 import type { Claim, LoadSettings } from '../reports/runData.js';
 
 export interface ProfileNode {

@@ -3,8 +3,8 @@
 // metrics, stop, and fold everything into a ProfileResult for the report.
 import path from 'node:path';
 import fs from 'node:fs';
-import { RemotingClient } from '../broker/remoting/remotingClient.js';
-import { SerializeType } from '../broker/remoting/codes.js';
+import { RemotingClient } from '../protocol/remotingClient.js';
+import { SerializeType } from '../protocol/codes.js';
 import type { LoadSettings, ProfileResult, RunResult, TimeseriesPoint } from '../reports/runData.js';
 import { AckRecorder, newLatencyHistogram, SUCCESS_STATUSES, type Histogram } from './ackRecorder.js';
 import { type Cluster, launchCluster } from './clusterLauncher.js';
@@ -13,7 +13,7 @@ import { ProducerPool } from './producers.js';
 import { runHttpLoad } from './httpDriver.js';
 import { ConsumerPool } from './consumers.js';
 import type { Profile, ProfileVariant } from './profile.js';
-import { fetchTopicRoute, writeQueues } from './route.js';
+import { fetchTopicRoute, writeQueues } from '../protocol/route.js';
 import { createTopic } from './topicAdmin.js';
 import { verdictOf } from '../reports/verdict.js';
 

@@ -1,9 +1,10 @@
 // A SEND_MESSAGE_V2 request encoded once and patched in place for every send: the opaque,
 // the born timestamp and the UNIQ_KEY change, nothing else does. This keeps the load
 // generator's cost per message far below the broker's, so it measures the broker.
-import { RequestCode, SerializeType, type SerializeTypeValue } from '../broker/remoting/codes.js';
-import { encodeFrame } from '../broker/remoting/frameCodec.js';
-import { CLIENT_VERSION_4_9_4, createRequest } from '../broker/remoting/remotingCommand.js';
+import { RequestCode, SerializeType, type SerializeTypeValue } from '../protocol/codes.js';
+import { encodeFrame } from '../protocol/frameCodec.js';
+import { CLIENT_VERSION_4_9_4 } from '../protocol/remotingCommand.js';
+import { encodeMessageProperties, sendMessageV2Header, sendMessageV2Request } from '../protocol/requests/sendMessage.js';
 
 const TIMESTAMP_MARKER = '9999999999999';
 const UNIQ_MARKER = 'Z'.repeat(32);
@@ -27,19 +28,18 @@ export class SendTemplate {
 
   constructor(fields: TemplateFields, body: Buffer, serializeType: SerializeTypeValue) {
     this.binary = serializeType === SerializeType.ROCKETMQ;
-    const extFields = {
-      a: fields.producerGroup, b: fields.topic, c: 'TBW102', d: '4', e: String(fields.queueId), f: '0', g: TIMESTAMP_MARKER, h: '0',
-      i: `UNIQ_KEY\u0001${UNIQ_MARKER}\u0002WAIT\u0001true`, j: '0', k: 'false', l: '16',
+    const sendFields = {
+      ...fields, bornTimestamp: TIMESTAMP_MARKER, properties: encodeMessageProperties({ UNIQ_KEY: UNIQ_MARKER, WAIT: 'true' }),
     };
     if (this.binary) {
-      const request = createRequest(RequestCode.SEND_MESSAGE_V2, extFields, body, SerializeType.ROCKETMQ);
+      const request = sendMessageV2Request(sendFields, body, SerializeType.ROCKETMQ);
       request.opaque = 0;
       this.frame = encodeFrame(request);
       this.opaqueAt = 8 + 5;
     } else {
       // Hand-built so the opaque gets a fixed-width slot (JSON allows the trailing spaces).
       const header = Buffer.from(
-        `{"code":${RequestCode.SEND_MESSAGE_V2},"extFields":${JSON.stringify(extFields)},"flag":0,"language":"JAVA",` +
+        `{"code":${RequestCode.SEND_MESSAGE_V2},"extFields":${JSON.stringify(sendMessageV2Header(sendFields))},"flag":0,"language":"JAVA",` +
           `"opaque":${' '.repeat(OPAQUE_SLOT_CHARS)},"serializeTypeCurrentRPC":"JSON","version":${CLIENT_VERSION_4_9_4}}`,
       );
       this.frame = Buffer.allocUnsafe(8 + header.length + body.length);

@@ -1,10 +1,10 @@
 // Creating topics the way `mqadmin updateTopic` does: UPDATE_AND_CREATE_TOPIC to every master
 // of the cluster (found through the name server), which re-registers so the route appears.
-import { FlushbenchError } from '../broker/errors.js';
-import { RequestCode, ResponseCode } from '../broker/remoting/codes.js';
-import { parseLenientJson } from '../broker/remoting/lenientJson.js';
-import { createRequest, type RemotingCommand } from '../broker/remoting/remotingCommand.js';
-import { RemotingClient } from '../broker/remoting/remotingClient.js';
+import { FlushbenchError } from '../protocol/errors.js';
+import { RequestCode, ResponseCode } from '../protocol/codes.js';
+import { parseLenientJson } from '../protocol/lenientJson.js';
+import { createRequest, type RemotingCommand } from '../protocol/remotingCommand.js';
+import { RemotingClient } from '../protocol/remotingClient.js';
 
 export interface ClusterInfo {
   brokerAddrTable: Record<string, { cluster: string; brokerName: string; brokerAddrs: Record<string, string> }>;

@@ -7,9 +7,10 @@
 // A power cut cannot be simulated from user space; the report states the exposure instead.
 import path from 'node:path';
 import fs from 'node:fs';
-import { RequestCode, ResponseCode } from '../broker/remoting/codes.js';
-import { createRequest } from '../broker/remoting/remotingCommand.js';
-import { RemotingClient } from '../broker/remoting/remotingClient.js';
+import { RequestCode, ResponseCode } from '../protocol/codes.js';
+import { createRequest } from '../protocol/remotingCommand.js';
+import { sendMessageV2Request } from '../protocol/requests/sendMessage.js';
+import { RemotingClient } from '../protocol/remotingClient.js';
 import { launchCluster, type LaunchedNode } from './clusterLauncher.js';
 import { startBenchProcess, stopProcess } from './childProcesses.js';
 import type { ProfileNode } from './profile.js';
@@ -41,9 +42,8 @@ async function produceUntilKilled(address: string, producers: number, loadMs: nu
   const loop = async (id: number) => {
     for (let i = 0; running; i++) {
       const queueId = (id + i) % QUEUES;
-      const request = createRequest(RequestCode.SEND_MESSAGE_V2, {
-        a: 'verify_producer', b: TOPIC, c: 'TBW102', d: String(QUEUES), e: String(queueId), f: '0', g: String(Date.now()), h: '0',
-        i: `UNIQ_KEY\u0001V${id}-${i}\u0002WAIT\u0001true`, j: '0', k: 'false', l: '16',
+      const request = sendMessageV2Request({
+        producerGroup: 'verify_producer', topic: TOPIC, queueId, defaultTopicQueueNums: QUEUES, properties: `UNIQ_KEY\u0001V${id}-${i}\u0002WAIT\u0001true`,
       }, body);
       try {
         const response = await client.invoke(request, 3000);

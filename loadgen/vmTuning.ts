@@ -3,7 +3,7 @@
 // root is a parameter so tests use a fake directory.
 import fs from 'node:fs';
 import path from 'node:path';
-import { FlushbenchError } from '../broker/errors.js';
+import { FlushbenchError } from '../protocol/errors.js';
 
 export const SEED_ADVICE: Record<string, string> = {
   'vm/dirty_ratio': '40',

@@ -2,8 +2,8 @@
 // slave's 8-byte offsets, the write side streams CommitLog bytes in frames from where the
 // slave asked. Closing either side closes both.
 import type net from 'node:net';
-import { errorMessage } from '../errors.js';
-import type { Logger } from '../logger.js';
+import { errorMessage } from '../../protocol/errors.js';
+import type { Logger } from '../../protocol/logger.js';
 import type { CommitLog } from '../store/commitLog.js';
 import { encodeFrameHeader, SlaveAckReader } from './haProtocol.js';
 

@@ -2,8 +2,8 @@
 // GroupTransferService): accepts slaves on haListenPort, streams the CommitLog to each, and
 // is the store's ReplicationGate for SYNC_MASTER acks. Protocol and ack rule: README.md.
 import net from 'node:net';
-import { errorMessage, FlushbenchError } from '../errors.js';
-import { childLogger, type Logger } from '../logger.js';
+import { errorMessage, FlushbenchError } from '../../protocol/errors.js';
+import { childLogger, type Logger } from '../../protocol/logger.js';
 import type { MessageStore, ReplicationGate } from '../store/messageStore.js';
 import type { PutStatus } from '../store/putStatus.js';
 import type { LatencyHistogram } from '../store/storeMetrics.js';

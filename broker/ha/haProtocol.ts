@@ -3,7 +3,7 @@
 //   slave → master  int64 slave max CommitLog offset (request offset first, then acks)
 //   master → slave  int64 phyOffset | int32 size | size raw CommitLog bytes
 //                   (size 0 = heartbeat carrying the master's next transfer offset)
-import { FlushbenchError } from '../errors.js';
+import { FlushbenchError } from '../../protocol/errors.js';
 
 export const HA_FRAME_HEADER_BYTES = 12;
 export const HA_ACK_BYTES = 8;

@@ -2,8 +2,8 @@
 // reports its CommitLog end, appends what the master streams, and reports again. The offset
 // reported is the WRITTEN end (page cache), not the flushed one — see README.md.
 import net from 'node:net';
-import { errorMessage } from '../errors.js';
-import { childLogger, type Logger } from '../logger.js';
+import { errorMessage } from '../../protocol/errors.js';
+import { childLogger, type Logger } from '../../protocol/logger.js';
 import type { MessageStore } from '../store/messageStore.js';
 import { BLANK_MAGIC_CODE, MESSAGE_MAGIC_CODE, RecordField, readInt64 } from '../store/messageCodec.js';
 import { encodeAck, type HAFrame, HAFrameParser } from './haProtocol.js';

@@ -5,14 +5,15 @@
 // JSON bodies follow fastjson: fields sorted by name, and the legacy unquoted brokerId keys
 // where the 4.9.x name server writes them (see lenientJson.ts).
 import { crc32 } from 'node:zlib';
-import { childLogger } from '../logger.js';
-import { RequestCode, ResponseCode } from '../remoting/codes.js';
-import type { RemotingConnection } from '../remoting/connection.js';
-import { stringifyLegacyJson } from '../remoting/lenientJson.js';
-import { CLIENT_VERSION_4_9_4, createResponse, type RemotingCommand } from '../remoting/remotingCommand.js';
-import { RemotingServer } from '../remoting/remotingServer.js';
+import { childLogger } from '../../protocol/logger.js';
+import { RequestCode, ResponseCode } from '../../protocol/codes.js';
+import type { RemotingConnection } from '../../protocol/connection.js';
+import { stringifyLegacyJson } from '../../protocol/lenientJson.js';
+import { CLIENT_VERSION_4_9_4, createResponse, type RemotingCommand } from '../../protocol/remotingCommand.js';
+import { RemotingServer } from '../../protocol/remotingServer.js';
 import { decodeRegisterBrokerBody, REGISTER_BODY_MIN_VERSION, type RegisterBrokerBody } from './registerBrokerBody.js';
-import { RouteRegistry, type TopicRoute } from './routeRegistry.js';
+import type { TopicRouteData } from '../../protocol/route.js';
+import { RouteRegistry } from './routeRegistry.js';
 
 const log = childLogger('namesrv');
 /** Maps keyed by brokerId (Java Long): fastjson's legacy form writes their keys unquoted. */
@@ -160,7 +161,7 @@ export class NameServer {
    * TopicRouteData as fastjson writes it: fields by name; standard JSON (MapSortField) sorts map
    * keys. The 4.9 QueueData field is topicSysFlag; ≤ 4.8 clients read topicSynFlag, so both go out.
    */
-  private routeBody(topic: string, route: TopicRoute, sortMaps: boolean): Record<string, unknown> {
+  private routeBody(topic: string, route: TopicRouteData, sortMaps: boolean): Record<string, unknown> {
     const filterServerTable = sortMaps ? Object.fromEntries(Object.entries(route.filterServerTable).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : route.filterServerTable;
     const orderTopicConf = this.options.orderMessageEnable ? this.kv.get(NAMESPACE_ORDER_TOPIC_CONFIG)?.get(topic) : undefined;
     return {

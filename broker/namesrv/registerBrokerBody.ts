@@ -9,7 +9,7 @@
 //     (TopicConfig.encode: five space-separated fields; topicSysFlag and order are not carried.)
 // Brokers older than V3_0_11 (version < 37) send a bare TopicConfigSerializeWrapper instead.
 import { deflateSync, inflateSync } from 'node:zlib';
-import { FlushbenchError } from '../errors.js';
+import { FlushbenchError } from '../../protocol/errors.js';
 
 export interface DataVersion {
   counter: number;

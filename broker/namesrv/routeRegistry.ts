@@ -5,32 +5,11 @@
 //   brokerLiveTable   brokerAddr → last registration time, data version, HA address, connection
 // A broker that does not re-register for brokerExpiredMs (120 s) is dropped by expire(); one
 // whose registering connection closes is dropped at once (onChannelDestroy).
+import { type BrokerData, MASTER_ID, type QueueData, type TopicRouteData } from '../../protocol/route.js';
 import type { DataVersion, TopicConfig } from './registerBrokerBody.js';
 
 /** RouteInfoManager.BROKER_CHANNEL_EXPIRED_TIME. */
 export const BROKER_EXPIRED_MS = 120_000;
-export const MASTER_ID = 0;
-
-/** Field names in fastjson's (alphabetical) order, so JSON.stringify writes the same bytes. */
-export interface QueueData {
-  brokerName: string;
-  perm: number;
-  readQueueNums: number;
-  topicSysFlag: number;
-  writeQueueNums: number;
-}
-
-export interface BrokerData {
-  brokerAddrs: Record<string, string>;
-  brokerName: string;
-  cluster: string;
-}
-
-export interface TopicRoute {
-  brokerDatas: BrokerData[];
-  filterServerTable: Record<string, string[]>;
-  queueDatas: QueueData[];
-}
 
 interface LiveBroker {
   lastUpdateMs: number;
@@ -194,7 +173,7 @@ export class RouteRegistry {
   }
 
   /** pickupTopicRouteData: null unless the topic has queues on a broker group that is still known. */
-  route(topic: string): TopicRoute | null {
+  route(topic: string): TopicRouteData | null {
     const queues = this.topics.get(topic);
     if (!queues || queues.size === 0) return null;
     const brokerDatas: BrokerData[] = [];

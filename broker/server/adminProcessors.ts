@@ -1,8 +1,8 @@
 // Admin requests: UPDATE_AND_CREATE_TOPIC (what `mqadmin updateTopic` sends),
 // GET_ALL_TOPIC_CONFIG, GET_BROKER_RUNTIME_INFO (KVTable with flush counters), and what a
 // slave's SlaveSynchronize fetches: GET_ALL_CONSUMER_OFFSET, GET_ALL_DELAY_OFFSET.
-import { ResponseCode } from '../remoting/codes.js';
-import { createResponse, type RemotingCommand } from '../remoting/remotingCommand.js';
+import { ResponseCode } from '../../protocol/codes.js';
+import { createResponse, type RemotingCommand } from '../../protocol/remotingCommand.js';
 import type { MessageStore } from '../store/messageStore.js';
 import { diskRatio, type BrokerMetrics } from './brokerMetrics.js';
 import type { ConsumerOffsetManager } from './consumerOffsetManager.js';

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parse as parseProperties } from 'dot-properties';
-import { FlushbenchError } from '../errors.js';
+import { FlushbenchError } from '../../protocol/errors.js';
 import { parseMessageDelayLevel } from '../store/delayLevels.js';
 import { type BrokerRole, defaultStoreConfig, type FlushDiskType, type StoreConfig } from '../store/storeConfig.js';
 

@@ -2,11 +2,11 @@
 // VIP port (listenPort − 2), name server registration, HA, metrics; orderly shutdown.
 import os from 'node:os';
 import path from 'node:path';
-import { childLogger } from '../logger.js';
-import { RequestCode } from '../remoting/codes.js';
-import { createRequest, type RemotingCommand } from '../remoting/remotingCommand.js';
-import { RemotingServer } from '../remoting/remotingServer.js';
-import { RemotingConnection } from '../remoting/connection.js';
+import { childLogger } from '../../protocol/logger.js';
+import { RequestCode } from '../../protocol/codes.js';
+import { createRequest, type RemotingCommand } from '../../protocol/remotingCommand.js';
+import { RemotingServer } from '../../protocol/remotingServer.js';
+import { RemotingConnection } from '../../protocol/connection.js';
 import { encodeSocketAddress } from '../store/messageCodec.js';
 import { MessageStore } from '../store/messageStore.js';
 import { HAMaster } from '../ha/haMaster.js';

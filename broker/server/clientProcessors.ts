@@ -1,7 +1,7 @@
 // Client-facing requests other than send and pull: HEART_BEAT, UNREGISTER_CLIENT,
 // GET_CONSUMER_LIST_BY_GROUP, consumer offsets, queue offset lookups, CONSUMER_SEND_MSG_BACK.
-import { ResponseCode } from '../remoting/codes.js';
-import { createResponse, type RemotingCommand } from '../remoting/remotingCommand.js';
+import { ResponseCode } from '../../protocol/codes.js';
+import { createResponse, type RemotingCommand } from '../../protocol/remotingCommand.js';
 import { parseProperties, serializeProperties } from '../store/messageCodec.js';
 import type { MessageStore } from '../store/messageStore.js';
 import { isStored } from '../store/putStatus.js';

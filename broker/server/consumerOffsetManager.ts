@@ -2,7 +2,7 @@
 // persisted to config/consumerOffset.json every 5 s and at shutdown (write-then-rename).
 import fs from 'node:fs';
 import path from 'node:path';
-import { childLogger } from '../logger.js';
+import { childLogger } from '../../protocol/logger.js';
 
 const log = childLogger('consumer-offsets');
 const PERSIST_INTERVAL_MS = 5000;

@@ -4,7 +4,7 @@
 //   POST /produce/<topic>   store the request body as one message; answers the send status
 // The produce endpoint lets autocannon load the broker over HTTP for comparison.
 import http from 'node:http';
-import { childLogger } from '../logger.js';
+import { childLogger } from '../../protocol/logger.js';
 import { encodeSocketAddress, type SocketAddressBytes } from '../store/messageCodec.js';
 import type { MessageStore } from '../store/messageStore.js';
 import { isStored } from '../store/putStatus.js';

@@ -1,9 +1,9 @@
 // Registers the broker with every name server at start, whenever topics change, and every
 // registerNameServerPeriod (30 s); a slave learns its master's HA address from the answer.
-import { childLogger } from '../logger.js';
-import { RequestCode, ResponseCode } from '../remoting/codes.js';
-import { createRequest } from '../remoting/remotingCommand.js';
-import { RemotingClient } from '../remoting/remotingClient.js';
+import { childLogger } from '../../protocol/logger.js';
+import { RequestCode, ResponseCode } from '../../protocol/codes.js';
+import { createRequest } from '../../protocol/remotingCommand.js';
+import { RemotingClient } from '../../protocol/remotingClient.js';
 import type { BrokerConfig } from './brokerConfig.js';
 import type { TopicConfigManager } from './topicConfigManager.js';
 

@@ -1,8 +1,9 @@
 // PULL_MESSAGE (PullMessageProcessor) with long polling (PullRequestHoldService): a pull that
 // finds nothing and carries the SUSPEND flag is held until a new message reaches its queue or
 // suspendTimeoutMillis (shortPollingTimeMills without longPollingEnable) passes.
-import { ResponseCode } from '../remoting/codes.js';
-import { createResponse, type RemotingCommand } from '../remoting/remotingCommand.js';
+import { ResponseCode } from '../../protocol/codes.js';
+import { createResponse, type RemotingCommand } from '../../protocol/remotingCommand.js';
+import { MASTER_ID } from '../../protocol/route.js';
 import { javaStringHashCode } from '../store/messageCodec.js';
 import type { GetMessageResult, GetMessageStatus, MessageStore } from '../store/messageStore.js';
 import type { BrokerMetrics } from './brokerMetrics.js';
@@ -10,7 +11,6 @@ import type { ClientManager } from './clientManager.js';
 import type { ConsumerOffsetManager } from './consumerOffsetManager.js';
 
 export const PullSysFlag = { COMMIT_OFFSET: 1, SUSPEND: 2, SUBSCRIPTION: 4, CLASS_FILTER: 8, LITE_PULL: 16 } as const;
-const MASTER_ID = 0;
 /** whichBrokerWhenConsumeSlowly. */
 const SLOW_CONSUMER_BROKER_ID = 1;
 

@@ -9,9 +9,9 @@
 // at shutdown, so a restart neither loses nor repeats deliveries. Only a master delivers.
 import fs from 'node:fs';
 import path from 'node:path';
-import { errnoCode, errorMessage, FlushbenchError } from '../errors.js';
-import { childLogger, type Logger } from '../logger.js';
-import { parseLenientJson } from '../remoting/lenientJson.js';
+import { errnoCode, errorMessage, FlushbenchError } from '../../protocol/errors.js';
+import { childLogger, type Logger } from '../../protocol/logger.js';
+import { parseLenientJson } from '../../protocol/lenientJson.js';
 import { delayLevelOf, SCHEDULE_TOPIC } from '../store/delayLevels.js';
 import {
   findProperty, type MessageToStore, parseProperties, serializeProperties, type StoredMessage, SysFlag,

@@ -1,6 +1,6 @@
 // SEND_MESSAGE (10) uses long header names; SEND_MESSAGE_V2 (310) and SEND_BATCH_MESSAGE
 // (320) use one-letter keys a…n (SendMessageRequestHeaderV2). Both become SendRequestHeader.
-import { FlushbenchError } from '../errors.js';
+import { FlushbenchError } from '../../protocol/errors.js';
 
 export interface SendRequestHeader {
   producerGroup: string;

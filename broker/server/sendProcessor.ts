@@ -2,9 +2,9 @@
 // auto-creation, queue choice, properties (CLUSTER added, WAIT consumed), delay levels (DELAY > 0
 // goes to SCHEDULE_TOPIC_XXXX), the store put, and the PutMessageStatus → response code mapping
 // with an offset msgId.
-import { FlushbenchError } from '../errors.js';
-import { ResponseCode } from '../remoting/codes.js';
-import { createResponse, type RemotingCommand } from '../remoting/remotingCommand.js';
+import { FlushbenchError } from '../../protocol/errors.js';
+import { ResponseCode } from '../../protocol/codes.js';
+import { createResponse, type RemotingCommand } from '../../protocol/remotingCommand.js';
 import {
   encodeSocketAddress, findProperty, type MessageToStore, offsetMessageId, type SocketAddressBytes, storedProperties,
 } from '../store/messageCodec.js';
@@ -16,7 +16,8 @@ import type { ClientChannel } from './clientManager.js';
 import type { BrokerMetrics } from './brokerMetrics.js';
 import { toScheduleTopic } from './scheduleMessageService.js';
 import { decodeBatchBody, decodeSendHeader, type SendRequestHeader } from './sendHeaders.js';
-import { Perm, topicNameProblem, type TopicConfigManager } from './topicConfigManager.js';
+import { Perm } from '../../protocol/route.js';
+import { topicNameProblem, type TopicConfigManager } from './topicConfigManager.js';
 
 export interface SendSettings {
   brokerClusterName: string;

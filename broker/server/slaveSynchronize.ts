@@ -5,12 +5,12 @@
 // to the slave's last REGISTER_BROKER; while it is unknown nothing is fetched.
 import fs from 'node:fs';
 import path from 'node:path';
-import { errorMessage, FlushbenchError } from '../errors.js';
-import { childLogger, type Logger } from '../logger.js';
-import { RequestCode, ResponseCode } from '../remoting/codes.js';
-import { parseLenientJson } from '../remoting/lenientJson.js';
-import { createRequest } from '../remoting/remotingCommand.js';
-import { RemotingClient } from '../remoting/remotingClient.js';
+import { errorMessage, FlushbenchError } from '../../protocol/errors.js';
+import { childLogger, type Logger } from '../../protocol/logger.js';
+import { RequestCode, ResponseCode } from '../../protocol/codes.js';
+import { parseLenientJson } from '../../protocol/lenientJson.js';
+import { createRequest } from '../../protocol/remotingCommand.js';
+import { RemotingClient } from '../../protocol/remotingClient.js';
 import type { ConsumerOffsetManager } from './consumerOffsetManager.js';
 import type { DataVersion, TopicConfig, TopicConfigManager } from './topicConfigManager.js';
 

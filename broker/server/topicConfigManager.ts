@@ -2,11 +2,11 @@
 // TBW102 template, %RETRY% topics for consumer groups, persisted to config/topics.json.
 import fs from 'node:fs';
 import path from 'node:path';
-import { childLogger } from '../logger.js';
+import { childLogger } from '../../protocol/logger.js';
+import { Perm } from '../../protocol/route.js';
 
 const log = childLogger('topics');
 
-export const Perm = { READ: 4, WRITE: 2, INHERIT: 1 } as const;
 export const DEFAULT_TOPIC = 'TBW102';
 export const BENCHMARK_TOPIC = 'BenchmarkTest';
 export const SELF_TEST_TOPIC = 'SELF_TEST_TOPIC';

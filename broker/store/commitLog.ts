@@ -8,8 +8,8 @@
 // i.e. in the file. flush() fdatasyncs committed bytes.
 import fs from 'node:fs';
 import path from 'node:path';
-import { childLogger } from '../logger.js';
-import { errnoCode, errorMessage } from '../errors.js';
+import { childLogger } from '../../protocol/logger.js';
+import { errnoCode, errorMessage } from '../../protocol/errors.js';
 import { DispatchQueue } from './dispatchQueue.js';
 import { type FileIo, writeFully, writeFullySync } from './fileIo.js';
 import type { ConsumeQueue } from './consumeQueue.js';

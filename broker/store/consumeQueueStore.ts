@@ -2,8 +2,8 @@
 // (flushIntervalConsumeQueue 1000 ms, leastPages 2, thorough every 60 s).
 import fs from 'node:fs';
 import path from 'node:path';
-import { childLogger } from '../logger.js';
-import { errorMessage } from '../errors.js';
+import { childLogger } from '../../protocol/logger.js';
+import { errorMessage } from '../../protocol/errors.js';
 import { ConsumeQueue } from './consumeQueue.js';
 import type { FileIo } from './fileIo.js';
 

@@ -3,7 +3,7 @@
 // A SCHEDULE_TOPIC_XXXX entry's ConsumeQueue tag code is its deliver time (store time + the
 // level's delay), so the delivery timer can tell from the ConsumeQueue alone whether an entry
 // is due, without reading the CommitLog.
-import { FlushbenchError } from '../errors.js';
+import { FlushbenchError } from '../../protocol/errors.js';
 import { findProperty, tagsCodeOf } from './messageCodec.js';
 
 /** TopicValidator.RMQ_SYS_SCHEDULE_TOPIC: delayed messages wait here, queueId = level − 1. */

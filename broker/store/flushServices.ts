@@ -3,7 +3,7 @@
 //   FlushRealTimeService  ASYNC_FLUSH: fsync every flushIntervalCommitLog ms when enough pages wait
 //   GroupCommitService    SYNC_FLUSH: one fsync covers every ack waiting at that moment
 //   CommitRealTimeService transientStorePool: write pool buffers to the file every commitInterval ms
-import { childLogger } from '../logger.js';
+import { childLogger } from '../../protocol/logger.js';
 import type { CommitLog } from './commitLog.js';
 import type { PutStatus } from './putStatus.js';
 

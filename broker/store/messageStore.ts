@@ -2,8 +2,8 @@
 // policy chosen by the config, puts, reads by queue offset, and the hooks replication needs.
 import fs from 'node:fs';
 import path from 'node:path';
-import { errnoCode, errorMessage, FlushbenchError } from '../errors.js';
-import { childLogger } from '../logger.js';
+import { errnoCode, errorMessage, FlushbenchError } from '../../protocol/errors.js';
+import { childLogger } from '../../protocol/logger.js';
 import { Checkpoint } from './checkpoint.js';
 import { type AppendResult, CommitLog } from './commitLog.js';
 import { ConsumeQueueStore } from './consumeQueueStore.js';

@@ -8,8 +8,8 @@
 //  - ConsumeQueues are trimmed to the end and rebuilt from the CommitLog where they lag.
 import fs from 'node:fs';
 import path from 'node:path';
-import { FlushbenchError } from '../errors.js';
-import { childLogger } from '../logger.js';
+import { FlushbenchError } from '../../protocol/errors.js';
+import { childLogger } from '../../protocol/logger.js';
 import type { Checkpoint } from './checkpoint.js';
 import { CommitLog } from './commitLog.js';
 import type { ConsumeQueueStore } from './consumeQueueStore.js';

@@ -1,7 +1,7 @@
 // transientStorePool: off-heap buffers of one segment each. In pool mode appends land in a
 // buffer and are acked from there; CommitRealTimeService later writes them to the file.
 // RocketMQ mlocks these buffers; Node cannot, so under memory pressure they may swap.
-import { childLogger } from '../logger.js';
+import { childLogger } from '../../protocol/logger.js';
 
 const log = childLogger('transient-pool');
 

@@ -1,7 +1,7 @@
 // `bench namesrv`: a RocketMQ-compatible name server (routes for producers, consumers and brokers).
 import type { Command } from 'commander';
 import { NameServer } from '../../broker/namesrv/namesrvServer.js';
-import { FlushbenchError } from '../../broker/errors.js';
+import { FlushbenchError } from '../../protocol/errors.js';
 import { loadPropertiesFile } from './propertiesFile.js';
 
 interface NamesrvOptions {

@@ -1,7 +1,7 @@
 // Reads a .properties file for a CLI command, with an error that names the file.
 import fs from 'node:fs';
 import { parse } from 'dot-properties';
-import { FlushbenchError } from '../../broker/errors.js';
+import { FlushbenchError } from '../../protocol/errors.js';
 
 export function loadPropertiesFile(filePath: string): Record<string, string> {
   try {

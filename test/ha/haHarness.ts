@@ -5,7 +5,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
-import type { Logger } from '../../broker/logger.js';
+import type { Logger } from '../../protocol/logger.js';
 import { HAMaster, type HAMasterSettings } from '../../broker/ha/haMaster.js';
 import { HASlave, type HASlaveSettings } from '../../broker/ha/haSlave.js';
 import { type FileIo, nodeFileIo } from '../../broker/store/fileIo.js';

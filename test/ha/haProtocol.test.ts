@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
 import { test } from 'node:test';
-import { FlushbenchError } from '../../broker/errors.js';
+import { FlushbenchError } from '../../protocol/errors.js';
 import { HAMaster } from '../../broker/ha/haMaster.js';
 import { MessageStore } from '../../broker/store/messageStore.js';
 import { GroupTransferService } from '../../broker/ha/groupTransfer.js';

@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, test } from 'node:test';
 import { BROKER_EXPIRED_MS } from '../../broker/namesrv/routeRegistry.js';
 import { NameServer } from '../../broker/namesrv/namesrvServer.js';
-import { RequestCode, ResponseCode } from '../../broker/remoting/codes.js';
-import { parseLenientJson } from '../../broker/remoting/lenientJson.js';
-import { RemotingClient } from '../../broker/remoting/remotingClient.js';
-import { createRequest, type RemotingCommand } from '../../broker/remoting/remotingCommand.js';
+import { RequestCode, ResponseCode } from '../../protocol/codes.js';
+import { parseLenientJson } from '../../protocol/lenientJson.js';
+import { RemotingClient } from '../../protocol/remotingClient.js';
+import { createRequest, type RemotingCommand } from '../../protocol/remotingCommand.js';
 
 interface TopicRoute {
   queueDatas: Array<{ brokerName: string; readQueueNums: number; writeQueueNums: number; perm: number; topicSysFlag: number; topicSynFlag: number }>;

@@ -7,9 +7,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { RequestCode, ResponseCode } from '../../broker/remoting/codes.js';
-import { RemotingClient } from '../../broker/remoting/remotingClient.js';
-import { createRequest } from '../../broker/remoting/remotingCommand.js';
+import { RequestCode, ResponseCode } from '../../protocol/codes.js';
+import { RemotingClient } from '../../protocol/remotingClient.js';
+import { createRequest } from '../../protocol/remotingCommand.js';
 
 const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'loadgen', 'cli.js');
 

@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { crc32, deflateSync } from 'node:zlib';
 import { afterEach, beforeEach, test } from 'node:test';
 import { NameServer } from '../../broker/namesrv/namesrvServer.js';
-import { RequestCode, ResponseCode } from '../../broker/remoting/codes.js';
-import { RemotingClient } from '../../broker/remoting/remotingClient.js';
-import { createRequest, type RemotingCommand } from '../../broker/remoting/remotingCommand.js';
+import { RequestCode, ResponseCode } from '../../protocol/codes.js';
+import { RemotingClient } from '../../protocol/remotingClient.js';
+import { createRequest, type RemotingCommand } from '../../protocol/remotingCommand.js';
 
 let nowMs = 1_700_000_000_000;
 let nameServer: NameServer;

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { deflateSync } from 'node:zlib';
 import { test } from 'node:test';
-import { FlushbenchError } from '../../broker/errors.js';
+import { FlushbenchError } from '../../protocol/errors.js';
 import { decodeRegisterBrokerBody, encodeRegisterBrokerBody, type RegisterBrokerBody } from '../../broker/namesrv/registerBrokerBody.js';
 
 const JAVA_PLAIN = '{"filterServerList":[],"topicConfigSerializeWrapper":{"dataVersion":{"counter":7,"timestamp":1700000000000},' +

@@ -2,8 +2,8 @@
 // arriving in many small pieces is copied a bounded number of times (no quadratic joining).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { encodeFrame, FRAME_MAX_BYTES, FrameDecoder, FrameError } from '../../broker/remoting/frameCodec.js';
-import type { RemotingCommand } from '../../broker/remoting/remotingCommand.js';
+import { encodeFrame, FRAME_MAX_BYTES, FrameDecoder, FrameError } from '../../protocol/frameCodec.js';
+import type { RemotingCommand } from '../../protocol/remotingCommand.js';
 
 function errorCode(bytes: Buffer, maxFrameBytes?: number): string | null {
   try {

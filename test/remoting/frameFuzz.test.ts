@@ -2,8 +2,8 @@
 // may escape, the decoder never hangs, and any split of a valid stream decodes identically.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { encodeFrame, FrameDecoder, FrameError } from '../../broker/remoting/frameCodec.js';
-import type { RemotingCommand } from '../../broker/remoting/remotingCommand.js';
+import { encodeFrame, FrameDecoder, FrameError } from '../../protocol/frameCodec.js';
+import type { RemotingCommand } from '../../protocol/remotingCommand.js';
 import { seededRandom } from '../../broker/seededRandom.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20240611);

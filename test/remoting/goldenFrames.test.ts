@@ -3,10 +3,10 @@
 // calling the encoder, so an encoder bug cannot hide behind itself.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SerializeType } from '../../broker/remoting/codes.js';
-import { decodeFrameContent, decodeResponseLite, encodeFrame, FrameDecoder, FrameError } from '../../broker/remoting/frameCodec.js';
-import { parseLenientJson, stringifyLegacyJson } from '../../broker/remoting/lenientJson.js';
-import type { RemotingCommand } from '../../broker/remoting/remotingCommand.js';
+import { SerializeType } from '../../protocol/codes.js';
+import { decodeFrameContent, decodeResponseLite, encodeFrame, FrameDecoder, FrameError } from '../../protocol/frameCodec.js';
+import { parseLenientJson, stringifyLegacyJson } from '../../protocol/lenientJson.js';
+import type { RemotingCommand } from '../../protocol/remotingCommand.js';
 
 /** A tiny big-endian byte writer, independent of the codec under test. */
 class Bytes {

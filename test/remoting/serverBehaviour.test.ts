@@ -5,13 +5,13 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { test } from 'node:test';
-import { FlushbenchError } from '../../broker/errors.js';
-import { RequestCode, ResponseCode, SerializeType } from '../../broker/remoting/codes.js';
-import type { RemotingConnection } from '../../broker/remoting/connection.js';
-import { encodeFrame, FrameDecoder } from '../../broker/remoting/frameCodec.js';
-import { RemotingClient } from '../../broker/remoting/remotingClient.js';
-import { createRequest, createResponse, type RemotingCommand } from '../../broker/remoting/remotingCommand.js';
-import { RemotingServer } from '../../broker/remoting/remotingServer.js';
+import { FlushbenchError } from '../../protocol/errors.js';
+import { RequestCode, ResponseCode, SerializeType } from '../../protocol/codes.js';
+import type { RemotingConnection } from '../../protocol/connection.js';
+import { encodeFrame, FrameDecoder } from '../../protocol/frameCodec.js';
+import { RemotingClient } from '../../protocol/remotingClient.js';
+import { createRequest, createResponse, type RemotingCommand } from '../../protocol/remotingCommand.js';
+import { RemotingServer } from '../../protocol/remotingServer.js';
 
 const ECHO = 900;
 const BIG = 905;

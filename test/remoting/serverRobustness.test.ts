@@ -4,12 +4,12 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, test } from 'node:test';
-import { FlushbenchError } from '../../broker/errors.js';
-import { ResponseCode, SerializeType } from '../../broker/remoting/codes.js';
-import { encodeFrame } from '../../broker/remoting/frameCodec.js';
-import { RemotingClient } from '../../broker/remoting/remotingClient.js';
-import { createRequest, createResponse, type RemotingCommand } from '../../broker/remoting/remotingCommand.js';
-import { RemotingServer } from '../../broker/remoting/remotingServer.js';
+import { FlushbenchError } from '../../protocol/errors.js';
+import { ResponseCode, SerializeType } from '../../protocol/codes.js';
+import { encodeFrame } from '../../protocol/frameCodec.js';
+import { RemotingClient } from '../../protocol/remotingClient.js';
+import { createRequest, createResponse, type RemotingCommand } from '../../protocol/remotingCommand.js';
+import { RemotingServer } from '../../protocol/remotingServer.js';
 
 const ECHO = 900;
 const DELAYED_ECHO = 901;

@@ -4,10 +4,10 @@
 // in both header types. Encoding must give exactly these bytes; decoding them must give the command.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { LanguageCode, languageName, languageNumber, RequestCode, ResponseCode, SerializeType } from '../../broker/remoting/codes.js';
-import { decodeFrameContent, encodeFrame, FrameDecoder } from '../../broker/remoting/frameCodec.js';
-import { decodeHeader, encodeHeader } from '../../broker/remoting/headerCodec.js';
-import { createRequest, createResponse, isOneway, isResponse, nextOpaque, type RemotingCommand } from '../../broker/remoting/remotingCommand.js';
+import { LanguageCode, languageName, languageNumber, RequestCode, ResponseCode, SerializeType } from '../../protocol/codes.js';
+import { decodeFrameContent, encodeFrame, FrameDecoder } from '../../protocol/frameCodec.js';
+import { decodeHeader, encodeHeader } from '../../protocol/headerCodec.js';
+import { createRequest, createResponse, isOneway, isResponse, nextOpaque, type RemotingCommand } from '../../protocol/remotingCommand.js';
 
 const BODY = Buffer.from('hello, rocketmq!');
 const EXT: Record<string, string> = {

@@ -4,8 +4,9 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { RequestCode, SerializeType, type SerializeTypeValue } from '../../broker/remoting/codes.js';
-import { createRequest, type RemotingCommand } from '../../broker/remoting/remotingCommand.js';
+import { RequestCode, SerializeType, type SerializeTypeValue } from '../../protocol/codes.js';
+import { createRequest, type RemotingCommand } from '../../protocol/remotingCommand.js';
+import { sendMessageV1Request, sendMessageV2Request, type SendMessageFields } from '../../protocol/requests/sendMessage.js';
 import { BrokerController, type BrokerPorts, type BrokerStartOptions } from '../../broker/server/brokerController.js';
 import { brokerConfigFrom } from '../../broker/server/brokerConfig.js';
 import { decodeMessage, type StoredMessage } from '../../broker/store/messageCodec.js';
@@ -75,38 +76,21 @@ export interface SendOptions {
   defaultTopicQueueNums?: number;
 }
 
-/** SEND_MESSAGE_V2 exactly as the Java client builds it (one-letter keys a..l). */
+function sendFields(o: SendOptions): SendMessageFields {
+  return {
+    producerGroup: o.producerGroup ?? 'test_producer', topic: o.topic, queueId: o.queueId ?? 0,
+    defaultTopicQueueNums: o.defaultTopicQueueNums, properties: o.properties ?? 'WAIT\u0001true',
+  };
+}
+
+/** SEND_MESSAGE_V2 exactly as the Java client builds it (one-letter keys a..k, m). */
 export function sendV2(o: SendOptions): RemotingCommand {
-  return createRequest(RequestCode.SEND_MESSAGE_V2, {
-    a: o.producerGroup ?? 'test_producer', b: o.topic, c: 'TBW102', d: String(o.defaultTopicQueueNums ?? 4), e: String(o.queueId ?? 0), f: '0',
-    g: String(Date.now()), h: '0', i: o.properties ?? 'WAIT\u0001true', j: '0', k: 'false', l: '16',
-  }, o.body, o.serializeType ?? SerializeType.JSON);
+  return sendMessageV2Request(sendFields(o), o.body, o.serializeType ?? SerializeType.JSON);
 }
 
 /** SEND_MESSAGE (10) with SendMessageRequestHeader's long field names. */
 export function sendV1(o: SendOptions): RemotingCommand {
-  return createRequest(RequestCode.SEND_MESSAGE, {
-    producerGroup: o.producerGroup ?? 'test_producer', topic: o.topic, defaultTopic: 'TBW102', defaultTopicQueueNums: String(o.defaultTopicQueueNums ?? 4),
-    queueId: String(o.queueId ?? 0), sysFlag: '0', bornTimestamp: String(Date.now()), flag: '0', properties: o.properties ?? 'WAIT\u0001true',
-    reconsumeTimes: '0', unitMode: 'false',
-  }, o.body, o.serializeType ?? SerializeType.JSON);
-}
-
-/** A SEND_BATCH_MESSAGE body: MessageDecoder.encodeMessage for each message, concatenated. */
-export function batchBody(messages: Array<{ body: Buffer; properties: string }>): Buffer {
-  return Buffer.concat(messages.map(({ body, properties }) => {
-    const props = Buffer.from(properties, 'utf8');
-    const out = Buffer.alloc(20 + body.length + 2 + props.length);
-    out.writeInt32BE(out.length, 0);
-    out.writeInt32BE(0, 4); // magic
-    out.writeInt32BE(0, 8); // body CRC
-    out.writeInt32BE(0, 12); // flag
-    out.writeInt32BE(body.length, 16);
-    body.copy(out, 20);
-    out.writeInt16BE(props.length, 20 + body.length);
-    props.copy(out, 22 + body.length);
-    return out;
-  }));
+  return sendMessageV1Request(sendFields(o), o.body, o.serializeType ?? SerializeType.JSON);
 }
 
 export interface PullOptions {

@@ -5,9 +5,9 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { test } from 'node:test';
 import { NameServer } from '../../broker/namesrv/namesrvServer.js';
-import { RequestCode, ResponseCode } from '../../broker/remoting/codes.js';
-import { RemotingClient } from '../../broker/remoting/remotingClient.js';
-import { createRequest } from '../../broker/remoting/remotingCommand.js';
+import { RequestCode, ResponseCode } from '../../protocol/codes.js';
+import { RemotingClient } from '../../protocol/remotingClient.js';
+import { createRequest } from '../../protocol/remotingCommand.js';
 import { scratchDir, sendV2, startTestBroker } from './brokerHarness.js';
 import { updateTopicRequest } from '../../loadgen/topicAdmin.js';
 

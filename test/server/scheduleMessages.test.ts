@@ -9,19 +9,20 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { FlushbenchError } from '../../broker/errors.js';
-import { RequestCode, ResponseCode } from '../../broker/remoting/codes.js';
-import { RemotingClient } from '../../broker/remoting/remotingClient.js';
-import { createRequest } from '../../broker/remoting/remotingCommand.js';
+import { FlushbenchError } from '../../protocol/errors.js';
+import { RequestCode, ResponseCode } from '../../protocol/codes.js';
+import { RemotingClient } from '../../protocol/remotingClient.js';
+import { createRequest } from '../../protocol/remotingCommand.js';
 import { brokerConfigFrom } from '../../broker/server/brokerConfig.js';
 import { PullSysFlag } from '../../broker/server/pullProcessor.js';
 import { toScheduleTopic } from '../../broker/server/scheduleMessageService.js';
 import { DEFAULT_MESSAGE_DELAY_LEVEL, parseMessageDelayLevel, SCHEDULE_TOPIC } from '../../broker/store/delayLevels.js';
 import { encodeSocketAddress, findProperty, type MessageToStore, type StoredMessage, SysFlag } from '../../broker/store/messageCodec.js';
 import {
-  batchBody, decodeRecords, pullRequest, scratchDir, sendV2, startTestBroker, type TestBroker, until,
+  decodeRecords, pullRequest, scratchDir, sendV2, startTestBroker, type TestBroker, until,
 } from './brokerHarness.js';
 import { updateTopicRequest } from '../../loadgen/topicAdmin.js';
+import { encodeBatchBody, sendBatchMessageRequest } from '../../protocol/requests/sendMessage.js';
 
 const LEVELS = { messageDelayLevel: '1s 2s' };
 const LEVEL_1_MS = 1000;
@@ -147,8 +148,7 @@ test('DELAY=1 waits in SCHEDULE_TOPIC_XXXX for 1 s, then reaches its real topic 
 });
 
 test('a batch carrying DELAY is MESSAGE_ILLEGAL; sending to SCHEDULE_TOPIC_XXXX directly is NO_PERMISSION', { timeout: 15_000 }, async () => {
-  const request = sendV2({ topic: 'DelayT', queueId: 0, body: batchBody([{ body: Buffer.from('x'), properties: '' }]), properties: P({ DELAY: '1' }) });
-  request.code = RequestCode.SEND_BATCH_MESSAGE;
+  const request = sendBatchMessageRequest({ producerGroup: 'test_producer', topic: 'DelayT', queueId: 0, properties: P({ DELAY: '1' }) }, encodeBatchBody([{ body: Buffer.from('x'), properties: '' }]));
   const batch = await client.invoke(request, 3000);
   assert.equal(batch.code, ResponseCode.MESSAGE_ILLEGAL);
   assert.match(batch.remark ?? '', /delay/i);

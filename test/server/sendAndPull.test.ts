@@ -3,13 +3,14 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, before, test } from 'node:test';
-import { RequestCode, ResponseCode, SerializeType } from '../../broker/remoting/codes.js';
-import { RemotingClient } from '../../broker/remoting/remotingClient.js';
-import { createRequest } from '../../broker/remoting/remotingCommand.js';
+import { RequestCode, ResponseCode, SerializeType } from '../../protocol/codes.js';
+import { RemotingClient } from '../../protocol/remotingClient.js';
+import { createRequest } from '../../protocol/remotingCommand.js';
+import { encodeBatchBody, sendBatchMessageRequest } from '../../protocol/requests/sendMessage.js';
 import { PullSysFlag } from '../../broker/server/pullProcessor.js';
 import { findProperty } from '../../broker/store/messageCodec.js';
 import {
-  batchBody, decodeRecords, expectedMsgId, pullRequest, sendV1, sendV2, startTestBroker, type TestBroker,
+  decodeRecords, expectedMsgId, pullRequest, sendV1, sendV2, startTestBroker, type TestBroker,
 } from './brokerHarness.js';
 import { updateTopicRequest } from '../../loadgen/topicAdmin.js';
 
@@ -78,9 +79,7 @@ test('SEND_MESSAGE (10) with long header names is stored like V2', { timeout: 15
 
 test('SEND_BATCH_MESSAGE stores every message; msgId lists one offset id per message', { timeout: 15_000 }, async () => {
   const messages = [0, 1, 2].map((i) => ({ body: Buffer.from(`batch-${i}`), properties: `UNIQ_KEY\u0001B${i}\u0002WAIT\u0001true` }));
-  const request = sendV2({ topic: 'T', queueId: 3, body: batchBody(messages), properties: 'WAIT\u0001true' });
-  request.code = RequestCode.SEND_BATCH_MESSAGE;
-  request.extFields = { ...request.extFields, m: 'true' };
+  const request = sendBatchMessageRequest({ producerGroup: 'test_producer', topic: 'T', queueId: 3, properties: 'WAIT\u0001true' }, encodeBatchBody(messages));
   const response = await binaryClient.invoke(request, 3000);
   assert.equal(response.code, ResponseCode.SUCCESS, response.remark);
   const ids = (response.extFields?.msgId ?? '').split(',');

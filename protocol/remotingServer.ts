@@ -4,8 +4,8 @@
 // a throwing processor SYSTEM_ERROR; oneway requests get no answer. A malformed frame closes
 // only its own connection. Answers go out in per-tick batches (see connection.ts).
 import net from 'node:net';
-import { FlushbenchError } from '../errors.js';
-import { childLogger } from '../logger.js';
+import { FlushbenchError } from './errors.js';
+import { childLogger } from './logger.js';
 import { ResponseCode } from './codes.js';
 import { RemotingConnection, WRITE_HIGH_WATER_BYTES } from './connection.js';
 import { createResponse, FLAG_RESPONSE, isOneway, type RemotingCommand } from './remotingCommand.js';

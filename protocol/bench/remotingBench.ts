@@ -3,7 +3,7 @@
 //   2. FrameDecoder fuzz throughput (random + mutated frames, seeded)
 //   3. loopback send/ack: `bench namesrv` + an ASYNC_FLUSH `bench broker` as child processes, this
 //      process keeps 64 SEND_MESSAGE_V2 requests in flight over one RemotingClient connection.
-//   node dist/broker/remoting/bench/remotingBench.js [--seconds 5] [--inflight 64] [--header rocketmq,json] [--skip-micro] [--dir /tmp]
+//   node dist/protocol/bench/remotingBench.js [--seconds 5] [--inflight 64] [--header rocketmq,json] [--skip-micro] [--dir /tmp]
 //   env BROKER_ARGS="key=value …" adds broker settings; BENCH_BROKER_NODE_FLAGS="--cpu-prof --cpu-prof-dir=DIR" profiles the broker.
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -12,11 +12,12 @@ import os from 'node:os';
 import path from 'node:path';
 import hdr from 'hdr-histogram-js';
 import { Bench } from 'tinybench';
-import { RequestCode, ResponseCode, SerializeType, type SerializeTypeValue } from '../codes.js';
+import { ResponseCode, SerializeType, type SerializeTypeValue } from '../codes.js';
 import { decodeFrameContent, decodeResponseLite, encodeFrame, FrameDecoder, FrameError } from '../frameCodec.js';
 import { RemotingClient } from '../remotingClient.js';
-import { createRequest, createResponse, type RemotingCommand } from '../remotingCommand.js';
-import { seededRandom } from '../../seededRandom.js';
+import { createResponse, type RemotingCommand } from '../remotingCommand.js';
+import { sendMessageV2Request } from '../requests/sendMessage.js';
+import { seededRandom } from '../../broker/seededRandom.js';
 
 const arg = (name: string, fallback: string) => {
   const at = process.argv.indexOf(`--${name}`);
@@ -28,16 +29,16 @@ const headers = arg('header', 'rocketmq,json').split(',').map((h) => h.trim().to
 const skipMicro = process.argv.includes('--skip-micro');
 const scratchRoot = path.resolve(arg('dir', os.tmpdir()));
 const here = path.dirname(new URL(import.meta.url).pathname);
-const cliPath = path.resolve(here, '..', '..', '..', 'loadgen', 'cli.js');
+const cliPath = path.resolve(here, '..', '..', 'loadgen', 'cli.js');
 
 const BODY = Buffer.alloc(128, 0x61);
 const TIMESTAMP_MARKER = '9999999999999';
 
 function sendRequest(serializeType: SerializeTypeValue, topic = 'BenchmarkTest', queueId = 0): RemotingCommand {
-  return createRequest(RequestCode.SEND_MESSAGE_V2, {
-    a: 'benchmark_producer', b: topic, c: 'TBW102', d: '4', e: String(queueId), f: '0', g: TIMESTAMP_MARKER, h: '0',
-    i: 'UNIQ_KEY\u00017F0000010001B4AAC3B2F1A7F50000\u0002WAIT\u0001true', j: '0', k: 'false', m: 'false',
-  }, BODY, serializeType); // what a 4.9.4 Java producer sends: a..k and m (l only on retries)
+  return sendMessageV2Request({
+    producerGroup: 'benchmark_producer', topic, queueId, bornTimestamp: TIMESTAMP_MARKER,
+    properties: 'UNIQ_KEY\u00017F0000010001B4AAC3B2F1A7F50000\u0002WAIT\u0001true',
+  }, BODY, serializeType);
 }
 
 function throughput(task: { result?: unknown }): number {

@@ -3,7 +3,7 @@
 //   ROCKETMQ (serialize type 1): RocketMQSerializable's binary form, 17 fixed bytes + remark + extFields.
 // Encoders write into a caller's buffer (frameCodec.ts allocates the frame once); decoders
 // throw FrameError with code BAD_HEADER on anything malformed.
-import { FlushbenchError } from '../errors.js';
+import { FlushbenchError } from './errors.js';
 import { languageName, languageNumber, SerializeType, type SerializeTypeValue } from './codes.js';
 import type { RemotingCommand } from './remotingCommand.js';
 

@@ -2,8 +2,8 @@
 // A failed or closed connection is replaced on the next invoke; requests pending on it are
 // rejected with CONNECTION_CLOSED. Writes are batched per tick by the connection.
 import net from 'node:net';
-import { FlushbenchError } from '../errors.js';
-import { childLogger } from '../logger.js';
+import { FlushbenchError } from './errors.js';
+import { childLogger } from './logger.js';
 import { ResponseCode, SerializeType, type SerializeTypeValue } from './codes.js';
 import { RemotingConnection } from './connection.js';
 import { createResponse, FLAG_RESPONSE, isOneway, type RemotingCommand } from './remotingCommand.js';

@@ -3,8 +3,8 @@
 // one writev for many responses), reading paused while the peer does not drain our writes,
 // and requests we send matched to responses by opaque with a deadline.
 import type net from 'node:net';
-import { FlushbenchError } from '../errors.js';
-import { childLogger } from '../logger.js';
+import { FlushbenchError } from './errors.js';
+import { childLogger } from './logger.js';
 import { decodeFrameContent, decodeResponseLite, encodeFrame, FRAME_MAX_BYTES, FrameDecoder } from './frameCodec.js';
 import { isResponse, markOneway, type RemotingCommand } from './remotingCommand.js';
 
