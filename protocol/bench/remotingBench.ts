@@ -18,6 +18,7 @@ import { RemotingClient } from '../remotingClient.js';
 import { createResponse, type RemotingCommand } from '../remotingCommand.js';
 import { sendMessageV2Request } from '../requests/sendMessage.js';
 import { seededRandom } from '../../broker/seededRandom.js';
+import { linuxProcSource, processCpuTicks } from '../../loadgen/cpuAccounting.js';
 
 const arg = (name: string, fallback: string) => {
   const at = process.argv.indexOf(`--${name}`);
@@ -101,13 +102,10 @@ interface Child {
 
 /** CPU seconds (user + system) a process has used, from /proc (Linux); null elsewhere. */
 function processCpuSeconds(pid: number | undefined): number | null {
-  try {
-    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-  } catch {
-    return null;
-  }
+  const stat = pid === undefined ? null : linuxProcSource().processStat(pid);
+  return stat === null ? null : processCpuTicks(stat) / linuxProcSource().clockTicksPerSecond;
 }
+
 const children: Child[] = [];
 process.on('exit', () => {
   for (const { child } of children) child.kill('SIGKILL');
