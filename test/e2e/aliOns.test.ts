@@ -10,8 +10,11 @@ import { RequestCode, ResponseCode } from '../../protocol/codes.js';
 import { RemotingClient } from '../../protocol/remotingClient.js';
 import { createRequest } from '../../protocol/remotingCommand.js';
 import { type ManagedProcess, startBenchProcess, stopProcess } from '../../loadgen/childProcesses.js';
-import { freeBrokerPort, scratchDir, SMALL_STORE, until } from '../server/brokerHarness.js';
-import { runBench } from '../benchCli.js';
+import { SMALL_STORE } from '../server/brokerHarness.js';
+import { freeBrokerPort } from '../support/ports.js';
+import { scratchDir } from '../support/scratch.js';
+import { waitFor } from '../support/waitFor.js';
+import { runBench } from '../support/benchCli.js';
 
 // ali-ons is CommonJS without types: describe the part this test uses.
 interface OnsMessage {
@@ -141,7 +144,7 @@ test('ali-ons: produce 50 tagged/keyed messages, consume them all, commit, resta
     const firstReceived: OnsMessage[] = [];
     const first = startConsumer(nameSrv, firstReceived);
     await first.ready();
-    await until(() => new Set(firstReceived.map(check)).size === FIRST_BATCH, `${FIRST_BATCH} messages (have ${firstReceived.length}; client errors: ${clientErrors.slice(-3).join(' | ')})`, 25_000);
+    await waitFor(() => new Set(firstReceived.map(check)).size === FIRST_BATCH, `${FIRST_BATCH} messages (have ${firstReceived.length}; client errors: ${clientErrors.slice(-3).join(' | ')})`, 25_000);
     assert.ok(new Set(firstReceived.map((m) => m.queueId)).size > 1, 'messages were spread over the queues');
     await first.close();
 
@@ -156,7 +159,7 @@ test('ali-ons: produce 50 tagged/keyed messages, consume them all, commit, resta
       }
       return sum;
     };
-    await until(async () => (await committed()) === FIRST_BATCH, 'committed offsets to reach 50', 10_000);
+    await waitFor(async () => (await committed()) === FIRST_BATCH, 'committed offsets to reach 50', 10_000);
 
     // Messages sent while no consumer runs, then a new consumer of the same group.
     for (let i = FIRST_BATCH; i < FIRST_BATCH + SECOND_BATCH; i++) await send(producer, i);
@@ -165,12 +168,12 @@ test('ali-ons: produce 50 tagged/keyed messages, consume them all, commit, resta
     closers.unshift(() => second.close());
     await second.ready();
     const newOnes = () => new Set(secondReceived.map(check).filter((i) => i >= FIRST_BATCH));
-    await until(() => newOnes().size === SECOND_BATCH, `${SECOND_BATCH} new messages (have ${newOnes().size})`, 25_000);
+    await waitFor(() => newOnes().size === SECOND_BATCH, `${SECOND_BATCH} new messages (have ${newOnes().size})`, 25_000);
     await new Promise((r) => setTimeout(r, 500)); // let any stray redelivery show up
     const redelivered = secondReceived.map(check).filter((i) => i < FIRST_BATCH);
     assert.ok(redelivered.length <= REDELIVERY_TOLERANCE, `redelivered old messages: ${redelivered.join(',')}`);
     assert.ok(redelivered.every((i) => i >= FIRST_BATCH - 4 * REDELIVERY_TOLERANCE), `only recent messages may come again: ${redelivered.join(',')}`);
-    await until(async () => (await committed()) === FIRST_BATCH + SECOND_BATCH, 'committed offsets to reach 70', 10_000);
+    await waitFor(async () => (await committed()) === FIRST_BATCH + SECOND_BATCH, 'committed offsets to reach 70', 10_000);
     // The one expected complaint: the client looks up %RETRY%<group> before its first heartbeat
     // makes the broker create it (the Java client logs the same at start).
     const unexpected = clientErrors.filter((e) => !e.includes(`No topic route info in name server for the topic: %RETRY%${GROUP}`));

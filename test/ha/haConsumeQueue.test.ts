@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { MessageStore } from '../../broker/store/messageStore.js';
 import { javaStringHashCode } from '../../broker/store/messageCodec.js';
-import { message, Pair, waitFor } from './haHarness.js';
+import { message, Pair } from './haHarness.js';
+import { waitFor } from '../support/waitFor.js';
 
 const TOPICS = ['OrdersTopic', 'Audit', 'BenchmarkTest'];
 const QUEUES = 4;
@@ -29,7 +30,7 @@ test('slave ConsumeQueues match the master\'s: same entries, same pulls, same ta
     masterFlush: 'ASYNC_FLUSH', masterRole: 'SYNC_MASTER', slaveFlush: 'ASYNC_FLUSH', master: { haTransferBatchSize: 1000 },
   });
   try {
-    await waitFor(() => pair.haMaster.haConnectionCount === 1, 5000, 'the slave to connect');
+    await waitFor(() => pair.haMaster.haConnectionCount === 1, 'the slave to connect', 5000);
     let seq = 0;
     for (let round = 0; round < 15; round++) {
       const puts = Array.from({ length: 40 }, () => {
@@ -40,7 +41,7 @@ test('slave ConsumeQueues match the master\'s: same entries, same pulls, same ta
     }
     assert.ok(pair.master.commitLog.segments.length >= 2);
     await pair.caughtUp();
-    await waitFor(() => pair.slave.replicatedRecordsEnd === pair.slave.commitLog.maxCommittedOffset, 5000, 'the slave to dispatch every record');
+    await waitFor(() => pair.slave.replicatedRecordsEnd === pair.slave.commitLog.maxCommittedOffset, 'the slave to dispatch every record', 5000);
     const tag1 = javaStringHashCode('tag1');
     let compared = 0;
     for (const topic of TOPICS) {

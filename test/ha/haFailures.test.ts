@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { PutStatus } from '../../broker/store/putStatus.js';
-import { commitLogBytes, message, Pair, waitFor } from './haHarness.js';
+import { commitLogBytes, message, Pair } from './haHarness.js';
+import { waitFor } from '../support/waitFor.js';
 
 const SLAVE_ACK_TIMEOUT_MS = 300;
 /** Allowed lateness of a timeout answer (timer granularity, busy CI machines). */
@@ -43,7 +44,7 @@ test('SYNC_MASTER, slave hung: FLUSH_SLAVE_TIMEOUT at the deadline, then catch-u
     master: { slaveAckTimeoutMs: SLAVE_ACK_TIMEOUT_MS },
   });
   try {
-    await waitFor(() => pair.haMaster.haConnectionCount === 1, 5000, 'the slave to connect');
+    await waitFor(() => pair.haMaster.haConnectionCount === 1, 'the slave to connect', 5000);
     assert.ok((await putSequential(pair, 20, 0)).every((r) => r.status === 'PUT_OK'));
     pair.proxy?.pause();
     // 300 KiB while hung: crosses a segment and fills the socket buffers (backpressure path).
@@ -72,12 +73,12 @@ test('SYNC_MASTER, slave closed: SLAVE_NOT_AVAILABLE at once; a new HASlave resu
     masterFlush: 'SYNC_FLUSH', masterRole: 'SYNC_MASTER', slaveFlush: 'SYNC_FLUSH', master: { slaveAckTimeoutMs: SLAVE_ACK_TIMEOUT_MS },
   });
   try {
-    await waitFor(() => pair.haMaster.haConnectionCount === 1, 5000, 'the slave to connect');
+    await waitFor(() => pair.haMaster.haConnectionCount === 1, 'the slave to connect', 5000);
     assert.ok((await putSequential(pair, 20, 0)).every((r) => r.status === 'PUT_OK'));
     // Puts in flight when the slave goes away still settle (at the deadline at the latest).
     const inFlight = Array.from({ length: 30 }, (_, i) => putTimed(pair, 50 + i));
     await pair.haSlave.close();
-    await waitFor(() => pair.haMaster.haConnectionCount === 0, 5000, 'the master to notice the slave left');
+    await waitFor(() => pair.haMaster.haConnectionCount === 0, 'the master to notice the slave left', 5000);
     for (const r of await Promise.all(inFlight)) {
       assert.ok(r.elapsedMs <= SLAVE_ACK_TIMEOUT_MS + DEADLINE_SLACK_MS, `in-flight put settled after ${r.elapsedMs} ms`);
     }
@@ -105,7 +106,7 @@ test('SYNC_MASTER, slave further behind than haSlaveFallbehindMax: SLAVE_NOT_AVA
     master: { slaveAckTimeoutMs: SLAVE_ACK_TIMEOUT_MS, haSlaveFallbehindMax: fallBehindMaxBytes },
   });
   try {
-    await waitFor(() => pair.haMaster.haConnectionCount === 1, 5000, 'the slave to connect');
+    await waitFor(() => pair.haMaster.haConnectionCount === 1, 'the slave to connect', 5000);
     // One at a time the slave is never a whole KiB behind.
     assert.ok((await putSequential(pair, 10, 0)).every((r) => r.status === 'PUT_OK'));
     pair.proxy?.pause();
@@ -130,7 +131,7 @@ test('a hung slave does not make the master buffer without bound (socket backpre
     masterFlush: 'ASYNC_FLUSH', masterRole: 'ASYNC_MASTER', slaveFlush: 'ASYNC_FLUSH', proxy: true, store: { mappedFileSizeCommitLog: 4 * 1024 * 1024 },
   });
   try {
-    await waitFor(() => pair.haMaster.connectionsStatus()[0]?.nextTransferOffset === 0, 5000, 'the slave to connect');
+    await waitFor(() => pair.haMaster.connectionsStatus()[0]?.nextTransferOffset === 0, 'the slave to connect', 5000);
     pair.proxy?.pause();
     const body = 4096;
     for (let done = 0; done < 6000; done += 200) {
@@ -139,7 +140,7 @@ test('a hung slave does not make the master buffer without bound (socket backpre
     }
     const masterEnd = pair.master.commitLog.maxCommittedOffset;
     assert.ok(masterEnd > 24 * 1024 * 1024);
-    await waitFor(() => pair.haMaster.connectionsStatus()[0].waitingForDrain, 10_000, 'the master to wait for the hung slave');
+    await waitFor(() => pair.haMaster.connectionsStatus()[0].waitingForDrain, 'the master to wait for the hung slave', 10_000);
     const stalled = pair.haMaster.connectionsStatus()[0];
     assert.ok(stalled.socketBufferedBytes <= 512 * 1024, `master holds ${stalled.socketBufferedBytes} bytes for the slave`);
     assert.ok(stalled.nextTransferOffset < masterEnd - 8 * 1024 * 1024, `master sent up to ${stalled.nextTransferOffset} of ${masterEnd}`);
@@ -159,7 +160,7 @@ test('heartbeats keep an idle connection alive; silence longer than haHousekeepi
     slave: { ...intervals, reconnectMinMs: 1000, reconnectMaxMs: 1000 }, // no reconnect while the counts are checked
   });
   try {
-    await waitFor(() => pair.haMaster.haConnectionCount === 1 && pair.haSlave.status().connected, 5000, 'the slave to connect');
+    await waitFor(() => pair.haMaster.haConnectionCount === 1 && pair.haSlave.status().connected, 'the slave to connect', 5000);
     assert.equal((await pair.master.putMessage(message('IdleTopic', 0, 100, 0))).status, 'PUT_OK');
     await pair.caughtUp();
     // Idle for three housekeeping intervals: heartbeats (both ways) keep the one connection.
@@ -167,11 +168,11 @@ test('heartbeats keep an idle connection alive; silence longer than haHousekeepi
     assert.equal(pair.haSlave.status().connects, 1);
     assert.equal(pair.haMaster.haConnectionCount, 1);
     pair.proxy?.pause();
-    await waitFor(() => pair.haMaster.haConnectionCount === 0, 3000, 'the master to drop the silent slave');
-    await waitFor(() => !pair.haSlave.status().connected, 3000, 'the slave to drop the silent master');
+    await waitFor(() => pair.haMaster.haConnectionCount === 0, 'the master to drop the silent slave', 3000);
+    await waitFor(() => !pair.haSlave.status().connected, 'the slave to drop the silent master', 3000);
     assert.match(pair.haSlave.status().lastError ?? '', /nothing read from the master/);
     pair.proxy?.resume();
-    await waitFor(() => pair.haMaster.haConnectionCount === 1, 5000, 'the slave to reconnect');
+    await waitFor(() => pair.haMaster.haConnectionCount === 1, 'the slave to reconnect', 5000);
     assert.equal((await pair.master.putMessage(message('IdleTopic', 0, 100, 1))).status, 'PUT_OK');
     await pair.caughtUp();
   } finally {

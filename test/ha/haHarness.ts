@@ -2,8 +2,6 @@
 // master, an fdatasync recorder, an in-memory logger, bounded waits.
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { pino } from 'pino';
 import type { Logger } from '../../protocol/logger.js';
 import { HAMaster, type HAMasterSettings } from '../../broker/ha/haMaster.js';
@@ -12,12 +10,10 @@ import { type FileIo, nodeFileIo } from '../../broker/store/fileIo.js';
 import { encodeSocketAddress, type MessageToStore } from '../../broker/store/messageCodec.js';
 import { MessageStore } from '../../broker/store/messageStore.js';
 import { type BrokerRole, defaultStoreConfig, type FlushDiskType, type StoreConfig } from '../../broker/store/storeConfig.js';
+import { scratchDir } from '../support/scratch.js';
+import { waitFor } from '../support/waitFor.js';
 
 export const SEGMENT_BYTES = 256 * 1024;
-
-export function tempDir(label: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `flushbench-ha-${label}-`));
-}
 
 export function storeConfig(dir: string, brokerRole: BrokerRole, flushDiskType: FlushDiskType, overrides: Partial<StoreConfig> = {}): StoreConfig {
   return {
@@ -42,15 +38,6 @@ export function message(topic: string, queueId: number, bodyBytes: number, seq: 
     properties: `TAGS\u0001tag${seq % 5}\u0002UNIQ_KEY\u0001${seq.toString(16).padStart(32, '0')}\u0002WAIT\u0001true`,
     sysFlag: 0, bornTimestamp: Date.now(), bornHost: HOST, storeHost: HOST, reconsumeTimes: 0, preparedTransactionOffset: 0,
   };
-}
-
-/** Polls `condition` every 5 ms; rejects with `what` after timeoutMs. */
-export async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 /** Reads committed CommitLog bytes [from, to) segment by segment. */
@@ -189,7 +176,7 @@ export class Pair {
 
   private async init(): Promise<void> {
     const o = this.options;
-    this.masterDir = o.masterDir ?? tempDir('master');
+    this.masterDir = o.masterDir ?? scratchDir('ha-master');
     this.master = await MessageStore.open(storeConfig(this.masterDir, o.masterRole, o.masterFlush, o.store), this.fsyncs.io);
     this.fsyncs.store = this.master;
     this.haMaster = new HAMaster(this.master, { haListenPort: 0, slaveAckTimeoutMs: 3000, slaveAckDeadlineSource: 'slaveTimeout', ...o.master });
@@ -198,7 +185,7 @@ export class Pair {
       this.proxy = new TcpProxy(this.haPort);
       this.haPort = await this.proxy.start();
     }
-    this.slaveDir = o.slaveDir ?? tempDir('slave');
+    this.slaveDir = o.slaveDir ?? scratchDir('ha-slave');
     this.slave = await this.openSlaveStore();
     this.haSlave = this.newSlave();
     if (!o.holdSlave) this.startSlave();
@@ -222,7 +209,7 @@ export class Pair {
   async caughtUp(timeoutMs = 10_000): Promise<void> {
     await waitFor(() => this.slave.commitLog.maxCommittedOffset === this.master.commitLog.maxCommittedOffset
       && this.master.commitLog.maxCommittedOffset === this.master.commitLog.maxWroteOffset
-      && this.haMaster.slaveAckOffset === this.master.commitLog.maxCommittedOffset, timeoutMs, 'the slave to catch up');
+      && this.haMaster.slaveAckOffset === this.master.commitLog.maxCommittedOffset, 'the slave to catch up', timeoutMs);
   }
 
   async close(): Promise<void> {

@@ -9,7 +9,8 @@ import { HAMaster } from '../../broker/ha/haMaster.js';
 import { MessageStore } from '../../broker/store/messageStore.js';
 import { GroupTransferService } from '../../broker/ha/groupTransfer.js';
 import { encodeAck, encodeFrameHeader, HAFrameParser, readOffset, SlaveAckReader } from '../../broker/ha/haProtocol.js';
-import { message, storeConfig, tempDir } from './haHarness.js';
+import { message, storeConfig } from './haHarness.js';
+import { scratchDir } from '../support/scratch.js';
 import { seededRandom } from '../../broker/seededRandom.js';
 
 test('frame header and ack are big-endian int64/int32 exactly as RocketMQ writes them', () => {
@@ -113,7 +114,7 @@ test('group transfer settles the acked prefix in order and times out the rest at
 });
 
 test('HAMaster.start() on a port in use fails with HA_LISTEN_FAILED and leaves the store without a gate', async () => {
-  const dir = tempDir('listen');
+  const dir = scratchDir('ha-listen');
   const store = await MessageStore.open(storeConfig(dir, 'SYNC_MASTER', 'ASYNC_FLUSH'));
   const first = new HAMaster(store, { haListenPort: 0 });
   try {

@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { PutStatus } from '../../broker/store/putStatus.js';
-import { commitLogBytes, message, Pair, waitFor } from './haHarness.js';
+import { commitLogBytes, message, Pair } from './haHarness.js';
+import { waitFor } from '../support/waitFor.js';
 import { FLUSH_REPLICATION_COMBOS } from '../../broker/ha/flushReplicationCombos.js';
 
 interface Settled {
@@ -51,7 +52,7 @@ for (const combo of FLUSH_REPLICATION_COMBOS) {
     const syncMaster = combo.masterRole === 'SYNC_MASTER';
     const pair = await Pair.open({ ...combo, holdSlave: !syncMaster });
     try {
-      if (syncMaster) await waitFor(() => pair.haMaster.haConnectionCount === 1, 5000, 'the slave to connect');
+      if (syncMaster) await waitFor(() => pair.haMaster.haConnectionCount === 1, 'the slave to connect', 5000);
       const results = await putAll(pair, 400, 40, 0);
       assert.ok(pair.master.commitLog.segments.length >= 2, 'the run crosses a segment');
       for (const r of results) {
@@ -76,7 +77,7 @@ for (const combo of FLUSH_REPLICATION_COMBOS) {
       await pair.caughtUp();
       assertSameLog(pair);
       if (combo.slaveFlush === 'SYNC_FLUSH') {
-        await waitFor(() => pair.slave.commitLog.flushedOffset === pair.slave.commitLog.maxCommittedOffset, 5000, 'the SYNC_FLUSH slave to fsync');
+        await waitFor(() => pair.slave.commitLog.flushedOffset === pair.slave.commitLog.maxCommittedOffset, 'the SYNC_FLUSH slave to fsync', 5000);
       }
       assert.ok(pair.haMaster.haTransferredBytes >= pair.master.commitLog.maxCommittedOffset - pair.slave.commitLog.minOffset);
       if (syncMaster) assert.ok(pair.haMaster.replicationLatency.count > 0);

@@ -7,7 +7,9 @@ import { test } from 'node:test';
 import { HASlave } from '../../broker/ha/haSlave.js';
 import { encodeFrameHeader, readOffset } from '../../broker/ha/haProtocol.js';
 import { MessageStore } from '../../broker/store/messageStore.js';
-import { commitLogBytes, memoryLogger, message, Pair, prefill, SEGMENT_BYTES, storeConfig, tempDir, waitFor } from './haHarness.js';
+import { commitLogBytes, memoryLogger, message, Pair, prefill, SEGMENT_BYTES, storeConfig } from './haHarness.js';
+import { scratchDir } from '../support/scratch.js';
+import { waitFor } from '../support/waitFor.js';
 
 async function putMany(store: MessageStore, count: number, bodyBytes: number, firstSeq: number): Promise<void> {
   for (let done = 0; done < count; done += 50) {
@@ -64,8 +66,8 @@ test('a slave restarted with data resumes from its own end', async () => {
 });
 
 test('a slave longer than the master is refused by the master; the slave writes nothing', async () => {
-  const masterDir = tempDir('master');
-  const slaveDir = tempDir('slave');
+  const masterDir = scratchDir('ha-master');
+  const slaveDir = scratchDir('ha-slave');
   await prefill(masterDir, 10, 300, 0);
   await prefill(slaveDir, 30, 300, 0);
   const masterLog = memoryLogger();
@@ -75,7 +77,7 @@ test('a slave longer than the master is refused by the master; the slave writes 
   try {
     const slaveEnd = pair.slave.commitLog.maxCommittedOffset;
     const before = commitLogBytes(pair.slave, 0, slaveEnd);
-    await waitFor(() => pair.haSlave.status().connects >= 2, 5000, 'the slave to be refused twice');
+    await waitFor(() => pair.haSlave.status().connects >= 2, 'the slave to be refused twice', 5000);
     const line = masterLog.lines().find((l) => l.startsWith('slave log diverges'));
     assert.match(line ?? '', new RegExp(`slave reported offset ${slaveEnd} but the master CommitLog ends at ${pair.master.commitLog.maxCommittedOffset}`));
     assert.equal(pair.haMaster.slaveAckOffset, 0, 'a refused report is not an ack');
@@ -90,8 +92,8 @@ test('a slave longer than the master is refused by the master; the slave writes 
 });
 
 test('a slave whose records do not line up with the master\'s is refused by the slave; it writes nothing', async () => {
-  const masterDir = tempDir('master');
-  const slaveDir = tempDir('slave');
+  const masterDir = scratchDir('ha-master');
+  const slaveDir = scratchDir('ha-slave');
   const masterEnds = await prefill(masterDir, 20, 300, 0);
   const slaveEnds = await prefill(slaveDir, 7, 500, 1000);
   const slaveEnd = slaveEnds.at(-1) ?? 0;
@@ -102,7 +104,7 @@ test('a slave whose records do not line up with the master\'s is refused by the 
   });
   try {
     const before = commitLogBytes(pair.slave, 0, slaveEnd);
-    await waitFor(() => slaveLog.lines().some((l) => l.startsWith('slave log diverges')), 5000, 'the slave to refuse the master data');
+    await waitFor(() => slaveLog.lines().some((l) => l.startsWith('slave log diverges')), 'the slave to refuse the master data', 5000);
     assert.match(slaveLog.lines().find((l) => l.startsWith('slave log diverges')) ?? '', new RegExp(`master data at ${slaveEnd} does not start a record`));
     assert.equal(pair.slave.commitLog.maxCommittedOffset, slaveEnd);
     assert.ok(commitLogBytes(pair.slave, 0, slaveEnd).equals(before));
@@ -112,7 +114,7 @@ test('a slave whose records do not line up with the master\'s is refused by the 
 });
 
 test('a frame at another offset than the local end is refused: "slave log diverges: master sent X, local end Y"', async () => {
-  const slaveDir = tempDir('slave');
+  const slaveDir = scratchDir('ha-slave');
   await prefill(slaveDir, 5, 200, 0);
   const slave = await MessageStore.open(storeConfig(slaveDir, 'SLAVE', 'ASYNC_FLUSH'));
   const localEnd = slave.commitLog.maxCommittedOffset;
@@ -134,7 +136,7 @@ test('a frame at another offset than the local end is refused: "slave log diverg
   const haSlave = new HASlave(slave, { masterHaAddress: () => `127.0.0.1:${port}`, logger: slaveLog.logger, reconnectMinMs: 10_000 });
   try {
     haSlave.start();
-    await waitFor(() => slaveLog.lines().some((l) => l.startsWith('slave log diverges')), 5000, 'the slave to refuse the frame');
+    await waitFor(() => slaveLog.lines().some((l) => l.startsWith('slave log diverges')), 'the slave to refuse the frame', 5000);
     assert.ok(slaveLog.lines().includes(`slave log diverges: master sent ${localEnd + 1000}, local end ${localEnd}`));
     assert.equal(reports[0], localEnd, 'the slave reported its own end first');
     assert.equal(haSlave.status().connected, false);
@@ -152,16 +154,16 @@ test('a frame at another offset than the local end is refused: "slave log diverg
 test('when the master HA address changes (e.g. learned anew from the name server) the slave reconnects there', async () => {
   const pair = await Pair.open({ masterFlush: 'ASYNC_FLUSH', masterRole: 'SYNC_MASTER', slaveFlush: 'ASYNC_FLUSH', proxy: true, slave: { reconnectMinMs: 20 } });
   try {
-    await waitFor(() => pair.haSlave.status().connected, 5000, 'the slave to connect through the proxy');
+    await waitFor(() => pair.haSlave.status().connected, 'the slave to connect through the proxy', 5000);
     await putMany(pair.master, 20, 300, 0);
     const viaProxy = new Set(pair.haMaster.connectionsStatus().map((c) => c.clientAddress));
     pair.haPort = pair.masterHaPort; // the address function now answers the master's own port
     pair.proxy?.pause(); // the old path is dead from here on
-    await waitFor(() => pair.haSlave.status().masterAddress === `127.0.0.1:${pair.masterHaPort}` && pair.haSlave.status().connected, 5000, 'the slave to reconnect');
+    await waitFor(() => pair.haSlave.status().masterAddress === `127.0.0.1:${pair.masterHaPort}` && pair.haSlave.status().connected, 'the slave to reconnect', 5000);
     assert.equal(pair.haSlave.status().connects, 2);
     // The slave's side connects before the master has accepted and heard from it; a SYNC_MASTER
     // put in between would rightly get SLAVE_NOT_AVAILABLE once the dead path is dropped.
-    await waitFor(() => pair.haMaster.connectionsStatus().some((c) => !viaProxy.has(c.clientAddress) && c.slaveRequestOffset >= 0), 5000, 'the master to accept the direct connection');
+    await waitFor(() => pair.haMaster.connectionsStatus().some((c) => !viaProxy.has(c.clientAddress) && c.slaveRequestOffset >= 0), 'the master to accept the direct connection', 5000);
     await putMany(pair.master, 20, 300, 20);
     await pair.caughtUp();
     assertSameLog(pair, 0);

@@ -4,10 +4,11 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { runBench } from '../benchCli.js';
+import { runBench } from '../support/benchCli.js';
+import { diskScratchDir, removeScratch } from '../support/scratch.js';
 
-const root = path.resolve('/work', `tmp-benchrun-${process.pid}`);
-const scratch = fs.existsSync('/work') ? root : path.resolve(`.tmp-benchrun-${process.pid}`);
+// On the project's disk: the run measures fsyncs, and /tmp may be tmpfs.
+const scratch = diskScratchDir('benchrun');
 
 function childPids(): number[] {
   try {
@@ -36,7 +37,7 @@ test('bench run of a small sync-flush profile writes a complete report and leave
     assert.deepEqual(childPids(), [], 'no broker survives the run');
     assert.ok(!fs.existsSync(path.join(scratch, 'store')) || fs.readdirSync(path.join(scratch, 'store')).length === 0, 'stores removed');
   } finally {
-    fs.rmSync(scratch, { recursive: true, force: true });
+    removeScratch(scratch);
   }
 });
 
@@ -50,6 +51,6 @@ test('a broker that fails to start is reported with its log, and nothing is left
     assert.match(result.stderr, /flushDiskType=NOT_A_MODE is not allowed; use one of ASYNC_FLUSH, SYNC_FLUSH/);
     assert.deepEqual(childPids(), []);
   } finally {
-    fs.rmSync(scratch, { recursive: true, force: true });
+    removeScratch(scratch);
   }
 });

@@ -7,6 +7,7 @@ import { compareTable } from '../../loadgen/commands/compare.js';
 import { probeDisk } from '../../loadgen/diskProbe.js';
 import { applyAdvice, readSettings, restoreSaved, SEED_ADVICE, withVmSettings } from '../../loadgen/vmTuning.js';
 import type { Summary } from '../../reports/summary.js';
+import { diskScratchDir, removeScratch } from '../support/scratch.js';
 
 function fakeProcSys(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fb-procsys-'));
@@ -50,7 +51,7 @@ test('compare: matches profiles, computes ratios and states the SSD-vs-HDD claim
 });
 
 test('probe measures positive fdatasync rates and bandwidth', async () => {
-  const dir = fs.mkdtempSync(path.join(fs.existsSync('/work') ? '/work' : os.tmpdir(), 'tmp-probe-'));
+  const dir = diskScratchDir('probe'); // the probe measures the disk; /tmp may be tmpfs
   try {
     const result = await probeDisk(dir, 0.2);
     assert.deepEqual(result.fsync.map((f) => f.writers), [1, 4, 16]);
@@ -58,6 +59,6 @@ test('probe measures positive fdatasync rates and bandwidth', async () => {
     assert.ok(result.sequentialWriteMBps > 0 && result.pageCacheWriteMBps > 0);
     assert.deepEqual(fs.readdirSync(dir), [], 'probe files removed');
   } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+    removeScratch(dir);
   }
 });

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { applyOverrides, listProfiles, resolveProfiles, validateProfile } from '../../loadgen/profile.js';
+import { removeScratch, scratchDir } from '../support/scratch.js';
 
 const good = {
   name: 'p', description: 'd',
@@ -56,7 +56,7 @@ test('--set overrides broker keys on every node and load fields', () => {
 });
 
 test('a broker.properties file becomes a single-master profile; unknown names are explained', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fb-profile-'));
+  const dir = scratchDir('profile');
   try {
     const file = path.join(dir, 'mine.properties');
     fs.writeFileSync(file, 'brokerName=b1\nflushDiskType=SYNC_FLUSH\n');
@@ -68,6 +68,6 @@ test('a broker.properties file becomes a single-master profile; unknown names ar
     fs.writeFileSync(path.join(dir, 'bad.yaml'), 'name: [unclosed');
     assert.throws(() => resolveProfiles(path.join(dir, 'bad.yaml')), /not valid YAML/);
   } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+    removeScratch(dir);
   }
 });

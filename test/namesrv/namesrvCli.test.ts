@@ -3,13 +3,13 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { RequestCode, ResponseCode } from '../../protocol/codes.js';
 import { RemotingClient } from '../../protocol/remotingClient.js';
 import { createRequest } from '../../protocol/remotingCommand.js';
+import { removeScratch, scratchDir } from '../support/scratch.js';
 
 const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'loadgen', 'cli.js');
 
@@ -61,7 +61,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
 }
 
 test('bench namesrv -c namesrv.properties reads listenPort; --port on the command line wins; a busy port fails with exit 1', { timeout: 20_000 }, async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flushbench-namesrv-'));
+  const dir = scratchDir('namesrv');
   try {
     const first = run(['namesrv', '--port', '0']);
     const { port: busyPort } = await first.ready;
@@ -85,7 +85,7 @@ test('bench namesrv -c namesrv.properties reads listenPort; --port on the comman
     assert.equal(badPort.code, 1);
     assert.match(badPort.stderr, /not a port number/);
   } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+    removeScratch(dir);
   }
 });
 

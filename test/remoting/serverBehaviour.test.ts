@@ -12,17 +12,10 @@ import { encodeFrame, FrameDecoder } from '../../protocol/frameCodec.js';
 import { RemotingClient } from '../../protocol/remotingClient.js';
 import { createRequest, createResponse, type RemotingCommand } from '../../protocol/remotingCommand.js';
 import { RemotingServer } from '../../protocol/remotingServer.js';
+import { waitFor } from '../support/waitFor.js';
 
 const ECHO = 900;
 const BIG = 905;
-
-async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -61,7 +54,7 @@ test('answers to many requests that arrive together leave in a few socket writes
   try {
     const requests = Array.from({ length: 300 }, (_, i) => ({ ...createRequest(ECHO, { value: `v${i}` }), opaque: i + 1 }));
     peer.socket.write(Buffer.concat(requests.map(encodeFrame)));
-    await until(() => peer.frames.length === 300, '300 answers');
+    await waitFor(() => peer.frames.length === 300, '300 answers', 5000);
     assert.deepEqual(peer.frames.map((f) => f.opaque), requests.map((r) => r.opaque));
     assert.ok(socketWrites <= dataEvents, `${socketWrites} socket writes for ${dataEvents} incoming chunks`);
     assert.ok(socketWrites <= 30, `300 answers took ${socketWrites} socket writes`);
@@ -90,14 +83,14 @@ test('backpressure: a peer that does not read its answers stops being read; read
       peer.socket.write(encodeFrame({ ...createRequest(BIG), opaque: i + 1 }));
       await sleep(1); // separate chunks, so the server can stop between them
     }
-    await sleep(200);
+    await waitFor(() => ((serverSide as RemotingConnection | null)?.readPauses ?? 0) >= 1, 'the server to pause reading', 5000);
     const processedWhilePaused = processed;
     assert.ok(serverSide);
     assert.ok((serverSide as RemotingConnection).readPauses >= 1, 'the server paused reading');
     assert.ok(processedWhilePaused < total, `the server stopped taking requests (${processedWhilePaused} of ${total} processed)`);
     assert.ok((serverSide as RemotingConnection).socket.writableLength < 64 * 1024 + 2 * answerBytes + 16 * 1024, 'queued answers stay bounded by the high-water mark');
     peer.socket.resume();
-    await until(() => peer.frames.length === total, `all ${total} answers after the peer reads again`, 20_000);
+    await waitFor(() => peer.frames.length === total, `all ${total} answers after the peer reads again`, 20_000);
     assert.equal(processed, total);
     assert.ok(peer.frames.every((f) => f.body?.length === answerBytes));
   } finally {
@@ -173,12 +166,12 @@ test('the server can send requests to a connected client: answered by its handle
   try {
     await consumer.invoke(createRequest(ECHO), 2000);
     await plain.invoke(createRequest(ECHO), 2000);
-    await until(() => connections.length === 2, 'two connections');
+    await waitFor(() => connections.length === 2, 'two connections', 5000);
     const [toConsumer, toPlain] = connections;
     assert.match(toConsumer.remote, /^127\.0\.0\.1:\d+$/);
     assert.notEqual(toConsumer.id, toPlain.id);
     toConsumer.sendOneway(createRequest(RequestCode.NOTIFY_CONSUMER_IDS_CHANGED, { consumerGroup: 'g1' }));
-    await until(() => notified.length === 1, 'the oneway notification');
+    await waitFor(() => notified.length === 1, 'the oneway notification', 5000);
     assert.deepEqual(notified, ['g1']);
     const info = await toConsumer.invoke(createRequest(RequestCode.GET_CONSUMER_RUNNING_INFO, { consumerGroup: 'g1' }), 2000);
     assert.deepEqual([info.code, info.body?.toString()], [ResponseCode.SUCCESS, '{"properties":{}}']);
@@ -190,7 +183,7 @@ test('the server can send requests to a connected client: answered by its handle
     assert.match(unsupported.remark ?? '', / request type 307 not supported/);
     // The client side goes away: the server sees the close.
     plain.close();
-    await until(() => closedReasons.length === 1, 'the server to see the close');
+    await waitFor(() => closedReasons.length === 1, 'the server to see the close', 5000);
     await assert.rejects(toPlain.invoke(createRequest(ECHO), 500), (error: unknown) => error instanceof FlushbenchError && error.code === 'CONNECTION_CLOSED');
   } finally {
     consumer.close();
@@ -205,7 +198,7 @@ test('server close ends every connection: pending client calls reject, and the n
   const port = await server.listen(0);
   const client = new RemotingClient(`127.0.0.1:${port}`);
   const pending = client.invoke(createRequest(ECHO), 5000);
-  await until(() => server.connectionCount === 1, 'the connection');
+  await waitFor(() => server.connectionCount === 1, 'the connection', 5000);
   await server.close();
   await assert.rejects(pending, (error: unknown) => error instanceof FlushbenchError && error.code === 'CONNECTION_CLOSED');
   assert.equal(server.connectionCount, 0);

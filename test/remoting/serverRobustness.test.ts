@@ -10,6 +10,8 @@ import { encodeFrame } from '../../protocol/frameCodec.js';
 import { RemotingClient } from '../../protocol/remotingClient.js';
 import { createRequest, createResponse, type RemotingCommand } from '../../protocol/remotingCommand.js';
 import { RemotingServer } from '../../protocol/remotingServer.js';
+import { freePort } from '../support/ports.js';
+import { waitFor } from '../support/waitFor.js';
 
 const ECHO = 900;
 const DELAYED_ECHO = 901;
@@ -112,8 +114,7 @@ for (const bad of badInputs) {
     assert.equal((await inFlight).extFields?.echo, 'during');
     assert.equal(await echo(watcher, bad.name), bad.name);
     assert.ok(watcher.isConnected);
-    for (let i = 0; i < 100 && server.connectionCount !== before; i++) await new Promise((r) => setTimeout(r, 10));
-    assert.equal(server.connectionCount, before, 'the bad connection is gone, the good one stays');
+    await waitFor(() => server.connectionCount === before, 'the bad connection to go while the good one stays', 1000);
   });
 }
 
@@ -177,7 +178,7 @@ test('a oneway request is processed and gets no response', { timeout: 10_000 }, 
   assert.match(raw.toString('latin1'), /"echo":"sync"/);
   // The client API: invokeOneway resolves without waiting for anything.
   await watcher.invokeOneway(createRequest(ONEWAY_SEEN, undefined, Buffer.from('via-client')));
-  for (let i = 0; i < 100 && onewayBodies.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+  await waitFor(() => onewayBodies.length >= 2, 'the second oneway request', 1000);
   assert.deepEqual(onewayBodies, ['ping-oneway', 'via-client']);
 });
 
@@ -190,10 +191,8 @@ test('a request without an answer rejects with code TIMEOUT; the connection stay
 });
 
 test('connecting to a closed port rejects with a connection error, not a hang', { timeout: 10_000 }, async () => {
-  const probe = net.createServer();
-  const freePort = await new Promise<number>((resolve) => probe.listen(0, '127.0.0.1', () => resolve((probe.address() as net.AddressInfo).port)));
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  const client = new RemotingClient(`127.0.0.1:${freePort}`, { connectTimeoutMs: 1000 });
+  const closedPort = await freePort();
+  const client = new RemotingClient(`127.0.0.1:${closedPort}`, { connectTimeoutMs: 1000 });
   await assert.rejects(client.invoke(createRequest(ECHO), 1000), (error: unknown) => error instanceof FlushbenchError && error.code === 'CONNECTION_ERROR');
   client.close();
 });

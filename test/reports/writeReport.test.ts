@@ -9,6 +9,7 @@ import { verdictOf } from '../../reports/verdict.js';
 import type { ProfileResult, RunData, RunResult } from '../../reports/runData.js';
 import { validateSummary } from '../../reports/summary.js';
 import { TIMESERIES_COLUMNS, writeReport } from '../../reports/writeReport.js';
+import { removeScratch, scratchDir } from '../support/scratch.js';
 
 function run(index: number, tps: number): RunResult {
   const histogram = newLatencyHistogram();
@@ -40,7 +41,7 @@ function result(profile: string, tpsMin: number | null): ProfileResult {
 }
 
 test('writeReport writes summary, CSVs, hgrm, 1200×600 PNG charts, markdown and self-contained HTML', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fb-report-'));
+  const dir = scratchDir('report');
   try {
     const data: RunData = {
       tool: { name: 'flushbench', version: 'test' }, startedAt: 'a', finishedAt: 'b', command: 'bench run',
@@ -76,7 +77,7 @@ test('writeReport writes summary, CSVs, hgrm, 1200×600 PNG charts, markdown and
     const md = fs.readFileSync(path.join(dir, 'report.md'), 'utf8');
     assert.match(md, /\| sync-sync \| claim \| 3,000–6,000 \|/);
   } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+    removeScratch(dir);
   }
 });
 

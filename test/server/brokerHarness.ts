@@ -1,41 +1,13 @@
-// Helpers for broker tests: free ports, scratch store directories, in-process brokers and
-// request builders for the client side of the RocketMQ protocol.
-import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
+// Helpers for broker tests: in-process brokers and request builders for the client side of the
+// RocketMQ protocol (free ports and scratch directories come from test/support).
 import { RequestCode, SerializeType, type SerializeTypeValue } from '../../protocol/codes.js';
 import { createRequest, type RemotingCommand } from '../../protocol/remotingCommand.js';
 import { sendMessageV1Request, sendMessageV2Request, type SendMessageFields } from '../../protocol/requests/sendMessage.js';
 import { BrokerController, type BrokerPorts, type BrokerStartOptions } from '../../broker/server/brokerController.js';
 import { brokerConfigFrom } from '../../broker/server/brokerConfig.js';
 import { decodeMessage, type StoredMessage } from '../../broker/store/messageCodec.js';
-
-function canListen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
-/**
- * A free port p whose p+1 (HA) and p−2 (VIP) are free too, as a broker needs. Ports come from
- * the kernel's ephemeral range, so parallel test files do not collide on fixed numbers.
- */
-export async function freeBrokerPort(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const probe = net.createServer();
-    const port = await new Promise<number>((resolve) => probe.listen(0, '127.0.0.1', () => resolve((probe.address() as net.AddressInfo).port)));
-    await new Promise<void>((resolve) => probe.close(() => resolve()));
-    if (port > 1024 && port < 65534 && (await canListen(port)) && (await canListen(port + 1)) && (await canListen(port - 2))) return port;
-  }
-  throw new Error('no free port triple found after 50 attempts');
-}
-
-export function scratchDir(label: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `flushbench-${label}-`));
-}
+import { freeBrokerPort } from '../support/ports.js';
+import { scratchDir } from '../support/scratch.js';
 
 /** Small segments so tests stay light on disk. */
 export const SMALL_STORE = { mappedFileSizeCommitLog: '1048576', mappedFileSizeConsumeQueue: '60000' };
@@ -128,10 +100,3 @@ export function expectedMsgId(ip: string, port: number, physicalOffset: number):
   return (ipHex + port.toString(16).padStart(8, '0') + physicalOffset.toString(16).padStart(16, '0')).toUpperCase();
 }
 
-export async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

@@ -7,8 +7,10 @@ import { test } from 'node:test';
 import { ResponseCode } from '../../protocol/codes.js';
 import { RemotingClient } from '../../protocol/remotingClient.js';
 import { startBenchProcess, stopProcess } from '../../loadgen/childProcesses.js';
-import { freeBrokerPort, scratchDir, SMALL_STORE, sendV2 } from './brokerHarness.js';
-import { runBench } from '../benchCli.js';
+import { SMALL_STORE, sendV2 } from './brokerHarness.js';
+import { freeBrokerPort } from '../support/ports.js';
+import { scratchDir } from '../support/scratch.js';
+import { runBench } from '../support/benchCli.js';
 
 const BROKER_READY = /broker (\S+) listening on ([\d.]+):(\d+) role=(\S+)/;
 

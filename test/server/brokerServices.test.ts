@@ -8,7 +8,8 @@ import { NameServer } from '../../broker/namesrv/namesrvServer.js';
 import { RequestCode, ResponseCode } from '../../protocol/codes.js';
 import { RemotingClient } from '../../protocol/remotingClient.js';
 import { createRequest } from '../../protocol/remotingCommand.js';
-import { scratchDir, sendV2, startTestBroker } from './brokerHarness.js';
+import { sendV2, startTestBroker } from './brokerHarness.js';
+import { scratchDir } from '../support/scratch.js';
 import { updateTopicRequest } from '../../loadgen/topicAdmin.js';
 
 test('autoCreateTopicEnable=false: a send to an unknown topic answers TOPIC_NOT_EXIST, a created topic works', { timeout: 20_000 }, async () => {

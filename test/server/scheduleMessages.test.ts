@@ -19,8 +19,10 @@ import { toScheduleTopic } from '../../broker/server/scheduleMessageService.js';
 import { DEFAULT_MESSAGE_DELAY_LEVEL, parseMessageDelayLevel, SCHEDULE_TOPIC } from '../../broker/store/delayLevels.js';
 import { encodeSocketAddress, findProperty, type MessageToStore, type StoredMessage, SysFlag } from '../../broker/store/messageCodec.js';
 import {
-  decodeRecords, pullRequest, scratchDir, sendV2, startTestBroker, type TestBroker, until,
+  decodeRecords, pullRequest, sendV2, startTestBroker, type TestBroker,
 } from './brokerHarness.js';
+import { scratchDir } from '../support/scratch.js';
+import { waitFor } from '../support/waitFor.js';
 import { updateTopicRequest } from '../../loadgen/topicAdmin.js';
 import { encodeBatchBody, sendBatchMessageRequest } from '../../protocol/requests/sendMessage.js';
 
@@ -120,14 +122,14 @@ test('DELAY=1 waits in SCHEDULE_TOPIC_XXXX for 1 s, then reaches its real topic 
   // Exact: nothing can be delivered before sentAt + 1 s, so an early look must find the queue empty.
   if (Date.now() - sentAt < LEVEL_1_MS) assert.equal(realNow, 0, 'not in the real topic before the delay');
 
-  await until(async () => (await maxOffset(client, SCHEDULE_TOPIC, 0)) >= 1, 'the schedule queue entry', 3000);
+  await waitFor(async () => (await maxOffset(client, SCHEDULE_TOPIC, 0)) >= 1, 'the schedule queue entry', 3000);
   const waiting = await pullOne(client, SCHEDULE_TOPIC, 0, 0);
   assert.equal(waiting.physicalOffset, Number.parseInt(sent.extFields?.msgId?.slice(16) ?? '', 16), 'the msgId names the schedule record');
   assert.deepEqual(['REAL_TOPIC', 'REAL_QID', 'DELAY'].map((k) => findProperty(waiting.properties, k)), ['DelayT', '2', '1']);
   const waitingCapped = await pullOne(client, SCHEDULE_TOPIC, 1, 0);
   assert.deepEqual(['REAL_QID', 'DELAY', 'UNIQ_KEY'].map((k) => findProperty(waitingCapped.properties, k)), ['1', '2', 'D7'], 'DELAY=7 capped to level 2');
 
-  await until(async () => (await maxOffset(client, 'DelayT', 2)) === 1, 'delivery to DelayT/2', DELIVERY_WAIT_MS);
+  await waitFor(async () => (await maxOffset(client, 'DelayT', 2)) === 1, 'delivery to DelayT/2', DELIVERY_WAIT_MS);
   assert.ok(Date.now() - sentAt >= LEVEL_1_MS);
   const delivered = await pullOne(client, 'DelayT', 2, 0, 'TagA');
   assert.ok(delivered, 'the tag filter finds it: the real ConsumeQueue has the tag hash, not the deliver time');
@@ -136,7 +138,7 @@ test('DELAY=1 waits in SCHEDULE_TOPIC_XXXX for 1 s, then reaches its real topic 
   assert.deepEqual(['KEYS', 'TAGS', 'UNIQ_KEY', 'REAL_TOPIC', 'REAL_QID'].map((k) => findProperty(delivered.properties, k)), ['k1 k2', 'TagA', 'D1', 'DelayT', '2']);
   assert.ok(delivered.storeTimestamp >= waiting.storeTimestamp + LEVEL_1_MS, 'delivered no earlier than store time + 1 s');
 
-  await until(async () => (await maxOffset(client, 'DelayT', 1)) === 1, 'delivery of the capped message', DELIVERY_WAIT_MS);
+  await waitFor(async () => (await maxOffset(client, 'DelayT', 1)) === 1, 'delivery of the capped message', DELIVERY_WAIT_MS);
   const deliveredCapped = await pullOne(client, 'DelayT', 1, 0);
   assert.ok(deliveredCapped.storeTimestamp >= waitingCapped.storeTimestamp + LEVEL_2_MS, 'level 2 waits 2 s');
   assert.equal(await maxOffset(client, SCHEDULE_TOPIC, 0), 1, 'delivery does not schedule the message again');
@@ -169,11 +171,11 @@ test('CONSUMER_SEND_MSG_BACK: the retry reaches %RETRY%<group> only after its de
   assert.equal(back.code, ResponseCode.SUCCESS, back.remark);
   const retryNow = await maxOffset(client, '%RETRY%cg', 0);
   if (Date.now() - backAt < LEVEL_1_MS) assert.equal(retryNow, 0, 'not in the retry topic before the delay');
-  await until(async () => (await maxOffset(client, SCHEDULE_TOPIC, 0)) === scheduleBefore + 1, 'the retry in the schedule queue', 3000);
+  await waitFor(async () => (await maxOffset(client, SCHEDULE_TOPIC, 0)) === scheduleBefore + 1, 'the retry in the schedule queue', 3000);
   const waiting = await pullOne(client, SCHEDULE_TOPIC, 0, scheduleBefore);
   assert.deepEqual(['REAL_TOPIC', 'REAL_QID', 'DELAY', 'RETRY_TOPIC'].map((k) => findProperty(waiting.properties, k)), ['%RETRY%cg', '0', '1', 'DelayT']);
 
-  await until(async () => (await maxOffset(client, '%RETRY%cg', 0)) === 1, 'the retry in %RETRY%cg', DELIVERY_WAIT_MS);
+  await waitFor(async () => (await maxOffset(client, '%RETRY%cg', 0)) === 1, 'the retry in %RETRY%cg', DELIVERY_WAIT_MS);
   const retry = await pullOne(client, '%RETRY%cg', 0, 0);
   assert.equal(retry.body.toString(), 'failed once');
   assert.equal(retry.reconsumeTimes, 1);
@@ -184,7 +186,7 @@ test('CONSUMER_SEND_MSG_BACK: the retry reaches %RETRY%<group> only after its de
     offset, group: 'cg', delayLevel: '-1', originMsgId: 'R1', originTopic: 'DelayT', unitMode: 'false', maxReconsumeTimes: '16',
   }), 3000);
   assert.equal(dead.code, ResponseCode.SUCCESS, dead.remark);
-  await until(async () => (await maxOffset(client, '%DLQ%cg', 0)) === 1, 'the DLQ message', 3000);
+  await waitFor(async () => (await maxOffset(client, '%DLQ%cg', 0)) === 1, 'the DLQ message', 3000);
   assert.equal(findProperty((await pullOne(client, '%DLQ%cg', 0, 0)).properties, 'DELAY'), '0');
   assert.equal(await maxOffset(client, SCHEDULE_TOPIC, 0), scheduleBefore + 1, 'the DLQ copy skips the schedule topic');
 
@@ -194,7 +196,7 @@ test('CONSUMER_SEND_MSG_BACK: the retry reaches %RETRY%<group> only after its de
     offset, group: 'cg', delayLevel: '0', originMsgId: 'R1', originTopic: 'DelayT', unitMode: 'false', maxReconsumeTimes: '16',
   }), 3000);
   assert.equal(implicit.code, ResponseCode.SUCCESS, implicit.remark);
-  await until(async () => (await maxOffset(client, SCHEDULE_TOPIC, 1)) === scheduleLevel2 + 1, 'the level-0 retry in schedule queue 1', 3000);
+  await waitFor(async () => (await maxOffset(client, SCHEDULE_TOPIC, 1)) === scheduleLevel2 + 1, 'the level-0 retry in schedule queue 1', 3000);
 });
 
 test('delay offsets survive a restart: delivered messages are not delivered again, pending ones are delivered once', { timeout: 40_000 }, async () => {
@@ -209,9 +211,9 @@ test('delay offsets survive a restart: delivered messages are not delivered agai
   try {
     await send('m0', 1);
     await send('m1', 1);
-    await until(async () => (await maxOffset(c, 'RestartT', 0)) === 2, 'two deliveries before the restart', DELIVERY_WAIT_MS);
+    await waitFor(async () => (await maxOffset(c, 'RestartT', 0)) === 2, 'two deliveries before the restart', DELIVERY_WAIT_MS);
     await send('pending', 2); // stopped before its 2 s are up
-    await until(async () => (await maxOffset(c, SCHEDULE_TOPIC, 1)) === 1, 'the pending message in schedule queue 1', 3000);
+    await waitFor(async () => (await maxOffset(c, SCHEDULE_TOPIC, 1)) === 1, 'the pending message in schedule queue 1', 3000);
     c.close();
     await first.stop();
     first = null;
@@ -224,7 +226,7 @@ test('delay offsets survive a restart: delivered messages are not delivered agai
     c = new RemotingClient(second.address);
     await send('m2', 1);
     // Each level delivers in queue order: once m2 is there, m0/m1 would have come again before it.
-    await until(async () => (await maxOffset(c, SCHEDULE_TOPIC, 0)) === 3 && (await maxOffset(c, 'RestartT', 0)) >= 4, 'm2 and the pending message delivered', DELIVERY_WAIT_MS);
+    await waitFor(async () => (await maxOffset(c, SCHEDULE_TOPIC, 0)) === 3 && (await maxOffset(c, 'RestartT', 0)) >= 4, 'm2 and the pending message delivered', DELIVERY_WAIT_MS);
     const response = await c.invoke(pullRequest({ topic: 'RestartT', queueId: 0, queueOffset: 0 }), 3000);
     const bodies = decodeRecords(response.body).map((r) => r.body.toString());
     assert.deepEqual(bodies.slice(0, 2), ['m0', 'm1']);

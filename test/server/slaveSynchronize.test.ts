@@ -16,7 +16,10 @@ import { NameServerRegistrar } from '../../broker/server/nameServerRegistrar.js'
 import { parseConsumerOffsetWrapper, parseTopicConfigWrapper, SlaveSynchronize } from '../../broker/server/slaveSynchronize.js';
 import { TopicConfigManager } from '../../broker/server/topicConfigManager.js';
 import { memoryLogger } from '../ha/haHarness.js';
-import { decodeRecords, freeBrokerPort, pullRequest, scratchDir, sendV2, startTestBroker, type TestBroker, until } from './brokerHarness.js';
+import { decodeRecords, pullRequest, sendV2, startTestBroker, type TestBroker } from './brokerHarness.js';
+import { freeBrokerPort } from '../support/ports.js';
+import { scratchDir } from '../support/scratch.js';
+import { waitFor } from '../support/waitFor.js';
 import { updateTopicRequest } from '../../loadgen/topicAdmin.js';
 
 const BROKER_NAME = 'broker-sync';
@@ -132,7 +135,7 @@ test('master stopped: the slave keeps the synced offsets, accepts commits and st
     assert.equal((await group.masterClient.invoke(commitOffset('cg', 'FailoverTopic', 0, 2), 3000)).code, ResponseCode.SUCCESS);
     await slaveSync(group).syncAll();
     assert.equal(await queryOffset(group.slaveClient, 'cg', 'FailoverTopic', 0), '2');
-    await until(async () => (await group.slaveClient.invoke(createRequest(RequestCode.GET_MAX_OFFSET, { topic: 'FailoverTopic', queueId: '0' }), 3000)).extFields?.offset === '6',
+    await waitFor(async () => (await group.slaveClient.invoke(createRequest(RequestCode.GET_MAX_OFFSET, { topic: 'FailoverTopic', queueId: '0' }), 3000)).extFields?.offset === '6',
       'HA to replicate the six messages to the slave', 10_000);
 
     group.masterClient.close();
@@ -231,18 +234,18 @@ test('the sync timer: first round after the initial delay, then at the interval;
     assert.equal(sync.status().syncOkCount, 0, 'no master address yet ⇒ nothing fetched');
 
     masterAddress = master.address;
-    await until(() => topics.get('TimerTopic') !== undefined && offsets.query('cg', 'TimerTopic', 1) === 7, 'the timer to sync topics and offsets', 5000);
+    await waitFor(() => topics.get('TimerTopic') !== undefined && offsets.query('cg', 'TimerTopic', 1) === 7, 'the timer to sync topics and offsets', 5000);
     assert.ok(topics.get('broker-own'), 'the slave\'s own system topic stays');
     assert.ok(topics.get('broker-a'), 'the master\'s topics arrive');
 
     masterAddress = deadAddress;
-    await until(() => sync.status().consecutiveFailures >= 3, 'three failed rounds against a dead master', 5000);
+    await waitFor(() => sync.status().consecutiveFailures >= 3, 'three failed rounds against a dead master', 5000);
     assert.equal(lines().filter((line) => line.startsWith('cannot sync from the master')).length, 1, 'one warning for the whole outage');
     assert.equal(offsets.query('cg', 'TimerTopic', 1), 7, 'offsets kept');
     assert.ok(topics.get('TimerTopic'), 'topics kept');
 
     masterAddress = master.address;
-    await until(() => sync.status().consecutiveFailures === 0, 'the master to answer again', 5000);
+    await waitFor(() => sync.status().consecutiveFailures === 0, 'the master to answer again', 5000);
     assert.equal(lines().filter((line) => line.startsWith('master answers again')).length, 1);
 
     await sync.stop();

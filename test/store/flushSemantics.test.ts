@@ -4,7 +4,8 @@ import fs from 'node:fs';
 import { test } from 'node:test';
 import { nodeFileIo } from '../../broker/store/fileIo.js';
 import type { PutStatus } from '../../broker/store/putStatus.js';
-import { InstrumentedIo, message, openStore, tempRoot, waitFor } from './storeHarness.js';
+import { InstrumentedIo, message, openStore, tempRoot } from './storeHarness.js';
+import { waitFor } from '../support/waitFor.js';
 
 test('SYNC_FLUSH: no append settles before the fdatasync that covers it; concurrent appends share fsyncs', async () => {
   const root = tempRoot('sync');
@@ -15,7 +16,7 @@ test('SYNC_FLUSH: no append settles before the fdatasync that covers it; concurr
     const settled: PutStatus[] = [];
     const appends = Array.from({ length: 500 }, (_, i) => store.appendMessage(message(i)));
     const all = appends.map((a) => a.settled.then((s) => settled.push(s)));
-    await waitFor(() => io.fdatasyncCalls > 0, 'the first fdatasync to start');
+    await waitFor(() => io.fdatasyncCalls > 0, 'the first fdatasync to start', 5000);
     await new Promise((r) => setTimeout(r, 30));
     assert.equal(settled.length, 0, 'nothing is acked while the covering fdatasync is held');
     io.releaseFdatasync();
@@ -93,7 +94,7 @@ test('transientStorePool: after a kill, exactly the uncommitted messages are gon
   const first = Array.from({ length: 100 }, (_, i) => store.appendMessage(message(i)));
   assert.ok((await Promise.all(first.map((a) => a.settled))).every((s) => s === 'PUT_OK'));
   const committedEnd = first[99].physicalOffset + first[99].sizeBytes;
-  await waitFor(() => store.commitLog.maxCommittedOffset >= committedEnd, 'the commit service to write the first batch');
+  await waitFor(() => store.commitLog.maxCommittedOffset >= committedEnd, 'the commit service to write the first batch', 5000);
   io.dead = true; // from here on nothing reaches the file: a killed process
   const second = Array.from({ length: 40 }, (_, i) => store.appendMessage(message(100 + i)));
   assert.ok((await Promise.all(second.map((a) => a.settled))).every((s) => s === 'PUT_OK'), 'pool mode acks before the file sees the data');

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { SCHEDULE_TOPIC } from '../../broker/store/delayLevels.js';
 import { javaStringHashCode } from '../../broker/store/messageCodec.js';
 import { MessageStore } from '../../broker/store/messageStore.js';
-import { until } from '../server/brokerHarness.js';
+import { waitFor } from '../support/waitFor.js';
 import { config, message, tempRoot } from './storeHarness.js';
 
 const P = (pairs: Record<string, string>) => Object.entries(pairs).map(([k, v]) => `${k}\u0001${v}`).join('\u0002');
@@ -28,7 +28,7 @@ test('SCHEDULE_TOPIC_XXXX entries get storeTimestamp + delay as tag code, on app
       store.queues.find('T', 0)?.getEntry(0)?.tagsCode,
     ];
     const want = [level2.storeTimestamp + 2000, capped.storeTimestamp + 2000, javaStringHashCode('a')];
-    await until(() => (store.queues.find(SCHEDULE_TOPIC, 1)?.maxOffset ?? 0) === 2 && (store.queues.find('T', 0)?.maxOffset ?? 0) === 1, 'dispatch', 3000);
+    await waitFor(() => (store.queues.find(SCHEDULE_TOPIC, 1)?.maxOffset ?? 0) === 2 && (store.queues.find('T', 0)?.maxOffset ?? 0) === 1, 'dispatch', 3000);
     assert.deepEqual(expected(), want, 'on append; DELAY outside the schedule topic is just a property');
     await store.shutdown();
 

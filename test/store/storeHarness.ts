@@ -1,18 +1,16 @@
 // Test helpers for the store: temp store roots on a real disk, messages, and a FileIo that
 // records calls and can hold or fail fdatasync/write.
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { type FileIo, nodeFileIo } from '../../broker/store/fileIo.js';
 import { encodeSocketAddress, type MessageToStore } from '../../broker/store/messageCodec.js';
 import { MessageStore } from '../../broker/store/messageStore.js';
 import { defaultStoreConfig, type StoreConfig } from '../../broker/store/storeConfig.js';
+import { diskScratchDir } from '../support/scratch.js';
 
 export const HOST = encodeSocketAddress('127.0.0.1', 10911);
 
+/** A store root on the project's disk (store tests fsync; /tmp may be tmpfs), removed at exit at the latest. */
 export function tempRoot(name: string): string {
-  const base = fs.existsSync('/work') ? '/work' : os.tmpdir();
-  return fs.mkdtempSync(path.join(base, `tmp-store-${name}-`));
+  return diskScratchDir(`store-${name}`);
 }
 
 export function config(root: string, overrides: Partial<StoreConfig> = {}): StoreConfig {
@@ -79,13 +77,4 @@ export class InstrumentedIo implements FileIo {
 
 export async function openStore(root: string, overrides: Partial<StoreConfig> = {}, io: FileIo = nodeFileIo): Promise<MessageStore> {
   return MessageStore.open(config(root, overrides), io);
-}
-
-/** Polls `condition` every 5 ms up to `timeoutMs`; throws with `what` if it never holds. */
-export async function waitFor(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }

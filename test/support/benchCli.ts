@@ -1,6 +1,6 @@
 // Runs the `bench` CLI as a child process and collects its output; kills it after timeoutMs.
 import { spawn } from 'node:child_process';
-import { benchCommand } from '../loadgen/childProcesses.js';
+import { benchCommand } from '../../loadgen/childProcesses.js';
 
 export interface BenchResult {
   /** Exit code, or the signal name when it was killed. */
