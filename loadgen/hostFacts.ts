@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { HostFactsData } from '../reports/runData.js';
+import { measureFsyncRate } from './fsyncProbe.js';
 
 const VM_KEYS = ['dirty_ratio', 'dirty_background_ratio', 'dirty_bytes', 'dirty_background_bytes', 'dirty_expire_centisecs', 'dirty_writeback_centisecs', 'swappiness', 'overcommit_memory'];
 const NOT_A_DISK = new Set(['tmpfs', 'ramfs', 'overlay', 'overlayfs', 'squashfs', 'devtmpfs', 'proc', 'sysfs', 'fuse.lxcfs']);
@@ -56,30 +57,10 @@ function blockDeviceOf(dir: string): { name: string; sysDir: string } | null {
   return { name: path.basename(sysDir), sysDir };
 }
 
+/** One writer's 4 KiB append + fdatasync rate (the probe's fsync4kPerSec), for the report's host facts. */
 export async function probeFdatasync(dir: string, durationMs = 1000): Promise<HostFactsData['fsyncProbe']> {
-  const file = path.join(dir, `.flushbench-fsync-probe-${process.pid}`);
-  const fd = fs.openSync(file, 'w');
-  const block = Buffer.alloc(4096, 0x5a);
-  const latencies: number[] = [];
-  try {
-    const end = performance.now() + durationMs;
-    for (let position = 0; performance.now() < end && latencies.length < 100_000; position += block.length) {
-      const started = performance.now();
-      await new Promise<void>((resolve, reject) => fs.write(fd, block, 0, block.length, position, (error) => (error ? reject(error) : resolve())));
-      await new Promise<void>((resolve, reject) => fs.fdatasync(fd, (error) => (error ? reject(error) : resolve())));
-      latencies.push(performance.now() - started);
-    }
-  } finally {
-    fs.closeSync(fd);
-    fs.rmSync(file, { force: true });
-  }
-  latencies.sort((a, b) => a - b);
-  const total = latencies.reduce((a, b) => a + b, 0);
-  return {
-    fdatasyncPerSecond: latencies.length / (total / 1000),
-    latencyMsP50: latencies[Math.floor(latencies.length * 0.5)] ?? 0,
-    latencyMsP99: latencies[Math.floor(latencies.length * 0.99)] ?? 0,
-  };
+  const { fdatasyncPerSecond, latencyMsP50, latencyMsP99 } = await measureFsyncRate(dir, 1, durationMs);
+  return { fdatasyncPerSecond, latencyMsP50, latencyMsP99 };
 }
 
 export async function collectHostFacts(storeDir: string, options: { fsyncProbe?: boolean } = {}): Promise<HostFactsData> {
