@@ -74,7 +74,7 @@ function settingsRows(r: SummaryResult): string[][] {
   return Object.entries(r.effectiveSettings).map(([node, settings]) => [node, KEY_SETTINGS.filter((k) => k in settings).map((k) => `${k}=${settings[k]}`).join(', ')]);
 }
 
-function mdTable(header: string[], rows: string[][]): string {
+export function mdTable(header: string[], rows: string[][]): string {
   const esc = (cell: string) => cell.replace(/\|/g, '\\|').replace(/\n/g, ' ');
   return [`| ${header.map(esc).join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.map(esc).join(' | ')} |`)].join('\n');
 }
@@ -95,11 +95,11 @@ export function renderMarkdown(summary: Summary, charts: ChartFile[]): string {
   ].join('\n');
 }
 
-function escapeHtml(text: string): string {
+export function escapeHtml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
-function htmlTable(header: string[], rows: string[][], className = ''): string {
+export function htmlTable(header: string[], rows: string[][], className = ''): string {
   const head = `<tr>${header.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr>`;
   const body = rows.map((row) => `<tr>${row.map((cell) => `<td class="${/^(below|within|above)$/.test(cell) ? `verdict-${cell}` : ''}">${escapeHtml(cell)}</td>`).join('')}</tr>`).join('\n');
   return `<table class="${className}">${head}\n${body}</table>`;

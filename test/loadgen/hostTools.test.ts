@@ -1,21 +1,8 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { test } from 'node:test';
-import { compareTable } from '../../loadgen/commands/compare.js';
 import { probeDisk } from '../../loadgen/diskProbe.js';
-import type { Summary } from '../../reports/summary.js';
 import { diskScratchDir, removeScratch } from '../support/scratch.js';
-
-test('compare: matches profiles, computes ratios and states the SSD-vs-HDD claim', () => {
-  const summary = (rotational: boolean, tps: number): Summary => ({
-    schemaVersion: 1, tool: { name: 'flushbench', version: 't' }, command: '', startedAt: 's', finishedAt: 'f',
-    host: { hostname: rotational ? 'hdd' : 'ssd', rotational, device: '/dev/x', diskModel: null, fileSystem: 'ext4' } as Summary['host'],
-    results: [{ profile: 'single-sync-flush', variant: null, tps: { mean: tps }, latencyMs: { p99: 1 }, verdict: 'within' } as Summary['results'][number]],
-  });
-  const table = compareTable(summary(true, 1000), summary(false, 8000));
-  assert.match(table, /\| single-sync-flush \| 1000 \| 8000 \| 8\.00 \|/);
-  assert.match(table, /SSD is 10× faster than HDD": measured SSD\/HDD ratios 8\.0×/);
-});
 
 test('probe measures positive fdatasync rates and bandwidth', async () => {
   const dir = diskScratchDir('probe'); // the probe measures the disk; /tmp may be tmpfs
