@@ -7,6 +7,7 @@ import { childLogger, type Logger } from '../../protocol/logger.js';
 import type { MessageStore, ReplicationGate } from '../store/messageStore.js';
 import type { PutStatus } from '../store/putStatus.js';
 import type { LatencyHistogram } from '../store/storeMetrics.js';
+import { HA_DEFAULTS } from '../store/storeSettings.js';
 import { GroupTransferService } from './groupTransfer.js';
 import { HAConnection, type HAConnectionHost, type HAConnectionStatus } from './haConnection.js';
 
@@ -50,9 +51,9 @@ export class HAMaster implements ReplicationGate, HAConnectionHost {
     this.settings = {
       haListenPort: settings.haListenPort,
       host: settings.host ?? '127.0.0.1',
-      haSendHeartbeatInterval: settings.haSendHeartbeatInterval ?? 5000,
-      haHousekeepingInterval: settings.haHousekeepingInterval ?? 20_000,
-      haTransferBatchSize: settings.haTransferBatchSize ?? 32_768,
+      haSendHeartbeatInterval: settings.haSendHeartbeatInterval ?? HA_DEFAULTS.haSendHeartbeatInterval,
+      haHousekeepingInterval: settings.haHousekeepingInterval ?? HA_DEFAULTS.haHousekeepingInterval,
+      haTransferBatchSize: settings.haTransferBatchSize ?? HA_DEFAULTS.haTransferBatchSize,
       haSlaveFallbehindMax: settings.haSlaveFallbehindMax ?? store.config.haSlaveFallbehindMax,
       slaveAckTimeoutMs: settings.slaveAckTimeoutMs ?? store.config.slaveTimeout,
       slaveAckDeadlineSource: settings.slaveAckDeadlineSource ?? 'slaveTimeout',

@@ -9,18 +9,19 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { childLogger } from '../../protocol/logger.js';
-import { errnoCode, errorMessage } from '../../protocol/errors.js';
+import { errnoCode, errorMessage, FlushbenchError } from '../../protocol/errors.js';
 import { DispatchQueue } from './dispatchQueue.js';
-import { type FileIo, writeFully, writeFullySync } from './fileIo.js';
+import { type FileIo, fsyncDirectory, writeFully, writeFullySync } from './fileIo.js';
 import type { ConsumeQueue } from './consumeQueue.js';
 import {
-  BLANK_MAGIC_CODE, END_FILE_MIN_BLANK_LENGTH, encodeMessage, type MessageToStore, measureMessage, MessageEncodingError,
+  BLANK_MAGIC_CODE, END_FILE_MIN_BLANK_LENGTH, encodeMessage, type MessageToStore, measureMessage, MessageEncodingError, numericFieldProblem,
 } from './messageCodec.js';
 import { PUT_OK_SETTLED, type PutStatus } from './putStatus.js';
-import { Segment } from './segment.js';
+import { assertPositions, Segment } from './segment.js';
 import { StoreMetrics } from './storeMetrics.js';
 import type { TransientStorePool } from './transientStorePool.js';
 import { PAGE_SIZE_BYTES } from './storeConfig.js';
+import { RECORD_OVERHEAD_ALLOWANCE_BYTES } from './storeSettings.js';
 
 const log = childLogger('commitlog');
 const BATCH_BUFFER_BYTES = 256 * 1024;
@@ -30,8 +31,6 @@ const BATCH_BUFFER_BYTES = 256 * 1024;
  * Group-commit fsyncs (a few KiB) do not: writing synchronously through them measured faster.
  */
 const LARGE_FLUSH_BYTES = 1024 * 1024;
-/** RocketMQ allows a record this much larger than maxMessageSize (headers, properties). */
-const RECORD_OVERHEAD_ALLOWANCE_BYTES = 64 * 1024;
 
 export interface AppendResult {
   status: PutStatus;
@@ -69,6 +68,12 @@ export class CommitLog {
   readonly commitListeners: Array<(committedOffset: number) => void> = [];
   ackPolicy: AckPolicy = (_end, resolve) => resolve('PUT_OK');
   acceptingAppends = true;
+  /** Called with an error that leaves the CommitLog unusable (the store then fails: MessageStore.failStore). */
+  onFatal: (error: Error) => void = (error) => log.fatal({ err: errorMessage(error) }, 'CommitLog failed');
+  /** Set once the store failed: no more writes or flushes. */
+  private failure: Error | null = null;
+  /** The batch a write pass is working on (answered if the pass throws). */
+  private inFlight: Batch | null = null;
 
   private current: Batch | null = null;
   private readonly sealed: Batch[] = [];
@@ -87,6 +92,30 @@ export class CommitLog {
     /** Present only when the transient store pool is in effect (ASYNC_FLUSH master). */
     readonly pool: TransientStorePool | null,
   ) {}
+
+  /** The write pass, bound once: any throw in it fails the store instead of escaping as an unhandled rejection. */
+  private readonly runWriteBatches = (): void => {
+    this.writeBatches().catch(this.onWritePassError);
+  };
+
+  private readonly onWritePassError = (error: unknown): void => {
+    this.writeScheduled = false;
+    this.onFatal(error instanceof Error ? error : new Error(String(error)));
+  };
+
+  /**
+   * Stops writes and flushes for good (called by MessageStore.failStore): batches not yet
+   * written answer SERVICE_NOT_AVAILABLE; nothing is rolled back, reads go on.
+   */
+  fail(error: Error): void {
+    if (this.failure) return;
+    this.failure = error;
+    this.acceptingAppends = false;
+    const pending = [...this.sealed.splice(0), ...(this.current ? [this.current] : []), ...(this.inFlight ? [this.inFlight] : [])];
+    this.current = null;
+    this.inFlight = null;
+    for (const batch of pending) batch.resolve('SERVICE_NOT_AVAILABLE');
+  }
 
   get minOffset(): number {
     return this.segments[0]?.fileFromOffset ?? 0;
@@ -119,6 +148,7 @@ export class CommitLog {
   private rollSegment(): Segment {
     const last = this.segments.at(-1);
     const segment = Segment.openSync(this.io, this.dir, last ? last.endOffset : 0, this.segmentSizeBytes);
+    fsyncDirectory(this.io, this.dir); // the new file's entry must survive a power cut that its fsynced data survives
     if (this.pool) segment.poolBuffer = this.pool.borrow();
     this.segments.push(segment);
     return segment;
@@ -131,6 +161,7 @@ export class CommitLog {
       throw new Error(`cannot open a segment at ${fileFromOffset}: it must follow ${last?.endOffset ?? 'nothing'} on a ${this.segmentSizeBytes}-byte boundary`);
     }
     const segment = Segment.openSync(this.io, this.dir, fileFromOffset, this.segmentSizeBytes);
+    fsyncDirectory(this.io, this.dir);
     this.segments.push(segment);
     return segment;
   }
@@ -146,7 +177,10 @@ export class CommitLog {
    * of `tagsCode` (SCHEDULE_TOPIC_XXXX: the deliver time, known only once the timestamp is set).
    */
   append(message: MessageToStore, queue: ConsumeQueue, tagsCode: number, deliverAfterMs = -1): AppendResult {
-    if (!this.acceptingAppends) return failed('SERVICE_NOT_AVAILABLE', 'the store is shutting down or read-only');
+    if (!this.acceptingAppends) return failed('SERVICE_NOT_AVAILABLE', this.failure ? `the store failed: ${this.failure.message}` : 'the store is shutting down or read-only');
+    // Every number is checked before any offset is assigned: an encode error must not leave a queue-offset hole.
+    const numberProblem = numericFieldProblem(message);
+    if (numberProblem !== null) return failed('MESSAGE_ILLEGAL', numberProblem);
     if (message.body.length > this.maxMessageSize) {
       return failed('MESSAGE_ILLEGAL', `message body is ${message.body.length} bytes; maxMessageSize is ${this.maxMessageSize}`);
     }
@@ -177,19 +211,26 @@ export class CommitLog {
     const queueOffset = queue.nextAssignOffset++;
     const storeTimestamp = Date.now();
     let settled: Promise<PutStatus>;
-    if (segment.poolBuffer) {
-      encodeMessage(segment.poolBuffer, position, message, lengths, queueOffset, physicalOffset, storeTimestamp);
-      segment.poolStoreTimestampLast = storeTimestamp;
-      settled = PUT_OK_SETTLED; // RocketMQ acks pool-mode ASYNC_FLUSH right after the in-memory append.
-    } else {
-      const batch = this.batchFor(segment, size);
-      encodeMessage(batch.buffer, batch.length, message, lengths, queueOffset, physicalOffset, storeTimestamp);
-      batch.length += size;
-      batch.messages++;
-      batch.storeTimestampLast = storeTimestamp;
-      settled = batch.settled;
+    try {
+      if (segment.poolBuffer) {
+        encodeMessage(segment.poolBuffer, position, message, lengths, queueOffset, physicalOffset, storeTimestamp);
+        segment.poolStoreTimestampLast = storeTimestamp;
+        settled = PUT_OK_SETTLED; // RocketMQ acks pool-mode ASYNC_FLUSH right after the in-memory append.
+      } else {
+        const batch = this.batchFor(segment, size);
+        encodeMessage(batch.buffer, batch.length, message, lengths, queueOffset, physicalOffset, storeTimestamp);
+        batch.length += size;
+        batch.messages++;
+        batch.storeTimestampLast = storeTimestamp;
+        settled = batch.settled;
+      }
+    } catch (error) {
+      // Defence in depth behind numericFieldProblem: give the queue offset back (nothing else moved yet).
+      queue.nextAssignOffset = queueOffset;
+      return failed('MESSAGE_ILLEGAL', `cannot encode the message: ${errorMessage(error)}`);
     }
     segment.wrotePosition = position + size;
+    assertPositions(segment);
     this.dispatch.push(queue, physicalOffset, size, deliverAfterMs >= 0 ? storeTimestamp + deliverAfterMs : tagsCode, queueOffset);
     this.metrics.messagesAppended++;
     this.metrics.bytesAppended += size;
@@ -222,7 +263,7 @@ export class CommitLog {
     this.current = { segment, startPosition: segment.wrotePosition, buffer, length: 0, storeTimestampLast: 0, messages: 0, endsSegment: false, settled, resolve };
     if (!this.writeScheduled) {
       this.writeScheduled = true;
-      setImmediate(() => void this.writeBatches());
+      setImmediate(this.runWriteBatches);
     }
     return this.current;
   }
@@ -238,12 +279,14 @@ export class CommitLog {
    */
   private async writeBatches(): Promise<void> {
     for (;;) {
+      if (this.failure) break;
       if (this.sealed.length === 0 && this.current) {
         this.sealed.push(this.current);
         this.current = null;
       }
       const batch = this.sealed.shift();
       if (!batch) break;
+      this.inFlight = batch;
       try {
         if (this.largeFlushRunning) await writeFully(this.io, batch.segment.fd, batch.buffer, 0, batch.length, batch.startPosition);
         else writeFullySync(this.io, batch.segment.fd, batch.buffer, batch.length, batch.startPosition);
@@ -255,12 +298,14 @@ export class CommitLog {
       // A full segment is committed to its end (the tail after the blank marker is part of
       // the log, as in RocketMQ, so HA streams it and readers move on to the next segment).
       segment.committedPosition = batch.endsSegment ? segment.sizeBytes : batch.startPosition + batch.length;
+      assertPositions(segment);
       if (batch.storeTimestampLast) segment.lastCommittedStoreTimestamp = batch.storeTimestampLast;
       if (batch.buffer.length === BATCH_BUFFER_BYTES && this.spareBuffers.length < 4) this.spareBuffers.push(batch.buffer);
       this.metrics.messagesCommitted += batch.messages;
       this.onCommitted();
       if (batch.messages > 0) this.ackPolicy(segment.fileFromOffset + segment.committedPosition, batch.resolve);
       else batch.resolve('PUT_OK');
+      this.inFlight = null;
     }
     this.writeScheduled = false;
   }
@@ -273,14 +318,16 @@ export class CommitLog {
     log.error({ err: this.metrics.lastWriteError, segment: batch.segment.filePath }, 'CommitLog write failed; failing the affected appends');
     const failed = [batch, ...this.sealed.splice(0), ...(this.current ? [this.current] : [])];
     this.current = null;
+    this.inFlight = null;
     const rollbackOffset = batch.segment.fileFromOffset + batch.startPosition;
     this.dispatch.rollbackFrom(rollbackOffset);
     while (this.segments.length > 0 && this.segments[this.segments.length - 1] !== batch.segment) {
       const dropped = this.segments.pop() as Segment;
-      void dropped.close();
+      dropped.close().catch((error: unknown) => log.warn({ err: errorMessage(error), segment: dropped.filePath }, 'closing a dropped segment failed'));
       fs.rmSync(dropped.filePath, { force: true });
     }
     batch.segment.wrotePosition = batch.startPosition;
+    assertPositions(batch.segment);
     for (const each of failed) {
       this.metrics.messagesAppended -= each.messages;
       each.resolve('IO_ERROR');
@@ -297,6 +344,7 @@ export class CommitLog {
   async commitPool(leastPages: number): Promise<boolean> {
     let committedAny = false;
     for (const segment of this.segments) {
+      if (this.failure) break;
       const buffer = segment.poolBuffer;
       if (!buffer || segment.committedPosition === segment.wrotePosition) continue;
       if (!segment.isFull && !enoughPages(segment.wrotePosition, segment.committedPosition, leastPages)) break;
@@ -312,6 +360,7 @@ export class CommitLog {
         return committedAny;
       }
       segment.committedPosition = to;
+      assertPositions(segment);
       segment.lastCommittedStoreTimestamp = timestamp;
       committedAny = true;
       this.onCommitted();
@@ -337,6 +386,8 @@ export class CommitLog {
   private async doFlush(leastPages: number): Promise<boolean> {
     let flushedAny = false;
     for (const segment of this.segments) {
+      // After a failed fdatasync a later one may "succeed" with the data gone (fsyncgate): never flush again.
+      if (this.failure) return flushedAny;
       if (segment.flushedPosition === segment.committedPosition) continue;
       if (!segment.isFull && !enoughPages(segment.committedPosition, segment.flushedPosition, leastPages)) break;
       const target = segment.committedPosition;
@@ -347,7 +398,11 @@ export class CommitLog {
         await this.io.fdatasync(segment.fd);
       } catch (error) {
         this.metrics.flushFailedTimes++;
+        const code = errnoCode(error) ?? 'EIO';
         log.error({ err: errorMessage(error), segment: segment.filePath }, 'fdatasync failed; data stays unflushed');
+        this.onFatal(new FlushbenchError('FSYNC_FAILED',
+          `fdatasync of ${segment.filePath} failed (${code}: ${errorMessage(error)}); bytes written since the last good flush may be lost and a retry ` +
+          'cannot tell (Linux reports the error once). The store stops accepting writes (fsyncErrorPolicy=fail-store); check the disk and restart the broker.', { cause: error }));
         return flushedAny;
       } finally {
         this.largeFlushRunning = false;
@@ -356,6 +411,7 @@ export class CommitLog {
       this.metrics.fsyncCount++;
       this.metrics.messagesFlushed = messagesCovered;
       segment.flushedPosition = Math.max(segment.flushedPosition, target);
+      assertPositions(segment);
       segment.lastFlushedStoreTimestamp = segment.lastCommittedStoreTimestamp;
       flushedAny = true;
     }

@@ -4,14 +4,17 @@
 // the store's flush loop; entries are added only for committed CommitLog data.
 import fs from 'node:fs';
 import path from 'node:path';
-import { type FileIo, writeFully } from './fileIo.js';
-import { Segment } from './segment.js';
+import { childLogger } from '../../protocol/logger.js';
+import { errorMessage } from '../../protocol/errors.js';
+import { type FileIo, fsyncDirectory, writeFully } from './fileIo.js';
+import { assertPositions, Segment } from './segment.js';
 import { readInt64, writeInt64 } from './messageCodec.js';
 
 export const CQ_ENTRY_BYTES = 20;
 const INITIAL_MIRROR_BYTES = 64 * CQ_ENTRY_BYTES;
 /** RocketMQ fills the gap before a fresh queue's first entry with {0, Integer.MAX_VALUE, 0}. */
 const GAP_ENTRY_SIZE = 0x7fffffff;
+const log = childLogger('consumequeue');
 
 export interface ConsumeQueueEntry {
   physicalOffset: number;
@@ -30,6 +33,8 @@ export class ConsumeQueue {
   nextAssignOffset = 0;
   private readonly files: QueueFile[] = [];
   private minOffsetEntries = 0;
+  /** Entries refused because their queue offset jumped too far (logged once per queue). */
+  refusedEntries = 0;
 
   constructor(
     private readonly io: FileIo,
@@ -38,7 +43,13 @@ export class ConsumeQueue {
     private readonly dir: string,
     private readonly fileSizeBytes: number,
   ) {
-    if (fileSizeBytes % CQ_ENTRY_BYTES !== 0) throw new Error(`mappedFileSizeConsumeQueue ${fileSizeBytes} is not a multiple of ${CQ_ENTRY_BYTES}`);
+    if (fileSizeBytes <= 0 || fileSizeBytes % CQ_ENTRY_BYTES !== 0) throw new Error(`mappedFileSizeConsumeQueue ${fileSizeBytes} is not a positive multiple of ${CQ_ENTRY_BYTES}`);
+  }
+
+  /** Whether any written entry still waits for an fdatasync (or for its write). */
+  get hasUnflushedEntries(): boolean {
+    for (const { segment } of this.files) if (segment.flushedPosition < segment.wrotePosition) return true;
+    return false;
   }
 
   /** Number of entries dispatched (RocketMQ's getMaxOffsetInQueue). */
@@ -97,26 +108,48 @@ export class ConsumeQueue {
     return mirror;
   }
 
-  /** Adds the entry for `queueOffset`; skips entries already present (re-dispatch after recovery). */
-  putEntry(physicalOffset: number, sizeBytes: number, tagsCode: number, queueOffset: number): void {
+  /**
+   * Adds the entry for `queueOffset`; skips entries already present (re-dispatch after recovery).
+   * No CRC covers a record's queue offset, so a gap is filled only up to one file's worth of
+   * entries; a larger jump is treated as a corrupt record: refused (false) and logged.
+   */
+  putEntry(physicalOffset: number, sizeBytes: number, tagsCode: number, queueOffset: number): boolean {
     const current = this.maxOffset;
-    if (queueOffset < current) return;
+    if (queueOffset < current) return true;
+    const entriesPerFile = this.fileSizeBytes / CQ_ENTRY_BYTES;
     if (this.files.length === 0 && queueOffset > 0) {
       // A fresh queue whose first message is not offset 0 (e.g. recovered after deletion).
-      this.minOffsetEntries = queueOffset - (queueOffset % (this.fileSizeBytes / CQ_ENTRY_BYTES));
+      this.minOffsetEntries = queueOffset - (queueOffset % entriesPerFile);
     }
-    for (let gap = Math.max(current, this.minOffsetEntries); gap < queueOffset; gap++) this.writeEntry(0, GAP_ENTRY_SIZE, 0);
+    const gapStart = Math.max(current, this.minOffsetEntries);
+    if (queueOffset - gapStart > entriesPerFile || !Number.isSafeInteger(queueOffset)) {
+      if (this.refusedEntries++ === 0) {
+        log.error({ topic: this.topic, queueId: this.queueId, queueOffset, expected: gapStart, physicalOffset, maxGapEntries: entriesPerFile },
+          'record claims a queue offset far past the queue end: treated as corrupt and left out of the ConsumeQueue (logged once per queue)');
+      }
+      return false;
+    }
+    for (let gap = gapStart; gap < queueOffset; gap++) this.writeEntry(0, GAP_ENTRY_SIZE, 0);
     this.writeEntry(physicalOffset, sizeBytes, tagsCode);
     if (this.nextAssignOffset < queueOffset + 1) this.nextAssignOffset = queueOffset + 1;
+    return true;
   }
 
   private activeFile(): QueueFile {
     let last = this.files.at(-1);
     if (!last || last.segment.wrotePosition === this.fileSizeBytes) {
-      fs.mkdirSync(this.dir, { recursive: true });
+      const firstFile = !last;
+      if (firstFile) fs.mkdirSync(this.dir, { recursive: true });
       const fileFromOffset = last ? last.segment.endOffset : this.minOffsetEntries * CQ_ENTRY_BYTES;
       last = { segment: Segment.openSync(this.io, this.dir, fileFromOffset, this.fileSizeBytes), mirror: Buffer.alloc(INITIAL_MIRROR_BYTES) };
       this.files.push(last);
+      // Make the new entries durable: the file in its queue dir, and for a new queue the
+      // queue dir in its topic dir and the topic dir in consumequeue/ (once per file).
+      fsyncDirectory(this.io, this.dir);
+      if (firstFile) {
+        fsyncDirectory(this.io, path.dirname(this.dir));
+        fsyncDirectory(this.io, path.dirname(path.dirname(this.dir)));
+      }
     }
     return last;
   }
@@ -178,6 +211,7 @@ export class ConsumeQueue {
       const target = segment.committedPosition;
       await this.io.fdatasync(segment.fd);
       segment.flushedPosition = target;
+      assertPositions(segment);
       fsyncs++;
     }
     return fsyncs;
@@ -196,7 +230,7 @@ export class ConsumeQueue {
       const last = this.files[this.files.length - 1];
       if (last.segment.fileFromOffset < keepBytes || (keepBytes === 0 && this.files.length === 1)) break;
       this.files.pop();
-      void last.segment.close();
+      last.segment.close().catch((error: unknown) => log.warn({ err: errorMessage(error) }, 'closing a dropped ConsumeQueue file failed'));
       fs.rmSync(last.segment.filePath, { force: true });
     }
     const last = this.files.at(-1);

@@ -3,11 +3,27 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { childLogger } from '../../protocol/logger.js';
-import { errorMessage } from '../../protocol/errors.js';
+import { errorMessage, FlushbenchError } from '../../protocol/errors.js';
 import { ConsumeQueue } from './consumeQueue.js';
 import type { FileIo } from './fileIo.js';
 
 const log = childLogger('consumequeue');
+
+/** RocketMQ's TopicValidator: what a topic may be called (also a safe directory name). */
+export const VALID_TOPIC = /^[%|a-zA-Z0-9_-]+$/;
+export const TOPIC_MAX_LENGTH = 127;
+
+export function isValidTopicName(topic: string): boolean {
+  return topic.length > 0 && topic.length <= TOPIC_MAX_LENGTH && VALID_TOPIC.test(topic);
+}
+
+/** A topic/queue would map to a path outside `consumequeue/` (defence in depth behind the server's name checks). */
+export class StorePathEscapeError extends FlushbenchError {
+  constructor(topic: string, queueId: number, resolved: string, root: string) {
+    super('STORE_PATH_ESCAPE', `topic ${JSON.stringify(topic)} queue ${queueId} maps to ${resolved}, outside ${root}; ` +
+      'topic names must match ^[%|a-zA-Z0-9_-]+$ (≤ 127 characters) and queue ids be non-negative integers');
+  }
+}
 
 export class ConsumeQueueStore {
   private readonly topics = new Map<string, Map<number, ConsumeQueue>>();
@@ -15,16 +31,31 @@ export class ConsumeQueueStore {
   private lastThoroughFlushMs = Date.now();
   private flushing: Promise<void> = Promise.resolve();
 
-  constructor(private readonly io: FileIo, readonly rootDir: string, private readonly fileSizeBytes: number) {}
+  private readonly rootResolved: string;
+
+  constructor(private readonly io: FileIo, readonly rootDir: string, private readonly fileSizeBytes: number) {
+    this.rootResolved = path.resolve(rootDir);
+  }
+
+  /** Throws StorePathEscapeError unless `consumequeue/<topic>/<queueId>` stays two levels inside the root. */
+  queueDir(topic: string, queueId: number): string {
+    const dir = path.resolve(this.rootResolved, topic, String(queueId));
+    const topicDir = path.dirname(dir);
+    if (!Number.isInteger(queueId) || queueId < 0 || !dir.startsWith(this.rootResolved + path.sep) ||
+        path.dirname(topicDir) !== this.rootResolved || path.basename(topicDir) !== topic) {
+      throw new StorePathEscapeError(topic, queueId, dir, this.rootResolved);
+    }
+    return dir;
+  }
 
   findOrCreate(topic: string, queueId: number): ConsumeQueue {
     let queues = this.topics.get(topic);
+    let queue = queues?.get(queueId);
+    if (queue) return queue;
+    const dir = this.queueDir(topic, queueId); // checked before anything is created
     if (!queues) this.topics.set(topic, (queues = new Map()));
-    let queue = queues.get(queueId);
-    if (!queue) {
-      queue = new ConsumeQueue(this.io, topic, queueId, path.join(this.rootDir, topic, String(queueId)), this.fileSizeBytes);
-      queues.set(queueId, queue);
-    }
+    queue = new ConsumeQueue(this.io, topic, queueId, dir, this.fileSizeBytes);
+    queues.set(queueId, queue);
     return queue;
   }
 
@@ -60,8 +91,12 @@ export class ConsumeQueueStore {
     return max;
   }
 
-  /** Starts the periodic write+flush; `onFlushed` receives the dispatch watermark it covered. */
-  startFlushLoop(intervalMs: number, leastPages: number, thoroughIntervalMs: number, onWritten: (watermark: number) => void, watermark: () => number): void {
+  /**
+   * Runs `round(leastPages)` every intervalMs (leastPages 0 once per thorough interval). An
+   * error stops the loop and goes to onError (the store fails: a ConsumeQueue fdatasync error
+   * is as fatal as a CommitLog one, and a later "successful" fsync could not be trusted).
+   */
+  startFlushLoop(intervalMs: number, leastPages: number, thoroughIntervalMs: number, round: (leastPages: number) => Promise<void>, onError: (error: Error) => void): void {
     const tick = () => {
       const now = Date.now();
       let pages = leastPages;
@@ -69,22 +104,26 @@ export class ConsumeQueueStore {
         this.lastThoroughFlushMs = now;
         pages = 0;
       }
-      this.flushing = this.writeAndFlush(pages, onWritten, watermark).finally(() => {
+      this.flushing = round(pages).then(() => {
         if (this.timer) this.timer = setTimeout(tick, intervalMs);
+      }, (error: unknown) => {
+        this.timer = null;
+        log.error({ err: errorMessage(error) }, 'ConsumeQueue write/flush failed');
+        onError(error instanceof Error ? error : new Error(String(error)));
       });
     };
     this.timer = setTimeout(tick, intervalMs);
   }
 
-  async writeAndFlush(leastPages: number, onWritten: (watermark: number) => void, watermark: () => number): Promise<void> {
-    const covered = watermark();
-    try {
-      for (const queue of this.all()) await queue.writeDirty();
-      onWritten(covered);
-      for (const queue of this.all()) await queue.flush(leastPages);
-    } catch (error) {
-      log.error({ err: errorMessage(error) }, 'ConsumeQueue write/flush failed; will retry');
+  /** Writes dirty entries, fdatasyncs per the page test; true when no written entry is left unflushed. */
+  async writeAndFlush(leastPages: number): Promise<boolean> {
+    for (const queue of this.all()) await queue.writeDirty();
+    let allFlushed = true;
+    for (const queue of this.all()) {
+      await queue.flush(leastPages);
+      if (queue.hasUnflushedEntries) allFlushed = false;
     }
+    return allFlushed;
   }
 
   /** Simulated crash: stop the loop without writing. */
@@ -93,11 +132,14 @@ export class ConsumeQueueStore {
     this.timer = null;
   }
 
-  async shutdown(onWritten: (watermark: number) => void, watermark: () => number): Promise<void> {
+  /** Stops the loop and waits for a round in progress; the caller runs the last round, then close(). */
+  async stopFlushLoop(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.flushing;
-    await this.writeAndFlush(0, onWritten, watermark);
+  }
+
+  async close(): Promise<void> {
     for (const queue of this.all()) await queue.close();
   }
 }

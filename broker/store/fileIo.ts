@@ -17,6 +17,10 @@ export interface FileIo {
   readSync(fd: number, buffer: Buffer, offset: number, length: number, position: number): number;
   ftruncate(fd: number, lengthBytes: number): Promise<void>;
   close(fd: number): Promise<void>;
+  /** fsync of a directory, so a created or renamed entry survives a power cut (default: nodeFileIo's). */
+  fsyncDirectorySync?(dirPath: string): void;
+  /** Synchronous fdatasync, for recovery (runs before the store serves anything). */
+  fdatasyncSync?(fd: number): void;
 }
 
 function callback<T>(resolve: (value: T) => void, reject: (error: Error) => void) {
@@ -36,7 +40,25 @@ export const nodeFileIo: FileIo = {
   readSync: (fd, buffer, offset, length, position) => fs.readSync(fd, buffer, offset, length, position),
   ftruncate: (fd, lengthBytes) => new Promise((resolve, reject) => fs.ftruncate(fd, lengthBytes, (error) => (error ? reject(error) : resolve()))),
   close: (fd) => new Promise((resolve, reject) => fs.close(fd, (error) => (error ? reject(error) : resolve()))),
+  fsyncDirectorySync: (dirPath) => {
+    const fd = fs.openSync(dirPath, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  },
+  fdatasyncSync: (fd) => fs.fdatasyncSync(fd),
 };
+
+/** fsyncs `dirPath` through `io` (or Node's fs when `io` does not provide it). */
+export function fsyncDirectory(io: FileIo, dirPath: string): void {
+  (io.fsyncDirectorySync ?? nodeFileIo.fsyncDirectorySync)?.(dirPath);
+}
+
+export function fdatasyncNow(io: FileIo, fd: number): void {
+  (io.fdatasyncSync ?? fs.fdatasyncSync)(fd);
+}
 
 /** Writes all of buffer[offset, offset+length) at position, looping over short writes. */
 export async function writeFully(io: FileIo, fd: number, buffer: Buffer, offset: number, length: number, position: number): Promise<void> {

@@ -44,10 +44,15 @@ abstract class ServiceLoop {
   protected readonly sleeper = new Sleeper();
   protected running = false;
   private loopDone: Promise<void> = Promise.resolve();
+  /** Receives an error that escaped the loop (the store fails); the loop has stopped. */
+  onFatal: (error: Error) => void = (error) => log.fatal({ err: error.message }, 'store service failed');
 
   start(): void {
     this.running = true;
-    this.loopDone = this.loop();
+    this.loopDone = this.loop().catch((error: unknown) => {
+      this.running = false;
+      this.onFatal(error instanceof Error ? error : new Error(String(error)));
+    });
   }
 
   protected abstract loop(): Promise<void>;
@@ -128,6 +133,9 @@ export class GroupCommitService {
   private requests: FlushRequest[] = [];
   private flushing = false;
   private running = false;
+  private failed = false;
+  /** Receives an error that escaped a flush round (the store fails). */
+  onFatal: (error: Error) => void = (error) => log.fatal({ err: error.message }, 'group commit failed');
   private watchdog: NodeJS.Timeout | null = null;
   private idleFlushTimer: NodeJS.Timeout | null = null;
   onFlushed: () => void = () => {};
@@ -144,7 +152,8 @@ export class GroupCommitService {
 
   putRequest(nextOffset: number, resolve: (status: PutStatus) => void): void {
     if (!this.running) {
-      resolve('SERVICE_NOT_AVAILABLE');
+      // A failed store wrote the batch to the page cache but will never fsync it.
+      resolve(this.failed ? 'FLUSH_DISK_TIMEOUT' : 'SERVICE_NOT_AVAILABLE');
       return;
     }
     this.requests.push({ nextOffset, resolve, deadlineMs: Date.now() + this.syncFlushTimeoutMs });
@@ -164,7 +173,28 @@ export class GroupCommitService {
   private kick(): void {
     if (this.flushing) return;
     this.flushing = true;
-    void this.flushRound();
+    this.flushRound().catch(this.onRoundError);
+  }
+
+  private readonly onRoundError = (error: unknown): void => {
+    this.flushing = false;
+    this.onFatal(error instanceof Error ? error : new Error(String(error)));
+  };
+
+  /**
+   * The store failed (e.g. an fdatasync error): every waiting send answers FLUSH_DISK_TIMEOUT
+   * now — its bytes may be in the page cache but no fsync will ever cover them — and so do later ones.
+   */
+  fail(): void {
+    if (this.failed) return;
+    this.failed = true;
+    this.running = false;
+    if (this.watchdog) clearTimeout(this.watchdog);
+    if (this.idleFlushTimer) clearTimeout(this.idleFlushTimer);
+    this.watchdog = this.idleFlushTimer = null;
+    const waiting = this.requests.splice(0);
+    this.commitLog.metrics.syncFlushTimeouts += waiting.length;
+    for (const request of waiting) request.resolve('FLUSH_DISK_TIMEOUT');
   }
 
   private async flushRound(): Promise<void> {

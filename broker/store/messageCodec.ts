@@ -118,6 +118,24 @@ export class MessageEncodingError extends Error {
   }
 }
 
+const INT32_MAX = 0x7fffffff;
+
+/**
+ * Checks every number the encoder writes, so the store can refuse a message before it assigns
+ * any offset (an out-of-range value would otherwise throw a RangeError mid-append). Returns
+ * null when all fit, else which field is wrong. Integer compares only: this runs per append.
+ */
+export function numericFieldProblem(message: MessageToStore): string | null {
+  const { queueId, flag, sysFlag, reconsumeTimes, bornTimestamp, preparedTransactionOffset } = message;
+  if (!Number.isInteger(queueId) || queueId < 0 || queueId > INT32_MAX) return `queueId=${queueId} must be an integer 0..${INT32_MAX}`;
+  if ((flag | 0) !== flag) return `flag=${flag} must be a 32-bit integer`;
+  if ((sysFlag | 0) !== sysFlag) return `sysFlag=${sysFlag} must be a 32-bit integer`;
+  if ((reconsumeTimes | 0) !== reconsumeTimes || reconsumeTimes < 0) return `reconsumeTimes=${reconsumeTimes} must be an integer 0..${INT32_MAX}`;
+  if (!Number.isSafeInteger(bornTimestamp)) return `bornTimestamp=${bornTimestamp} must be an integer number of ms`;
+  if (!Number.isSafeInteger(preparedTransactionOffset)) return `preparedTransactionOffset=${preparedTransactionOffset} must be an integer`;
+  return null;
+}
+
 /** Lengths the encoder needs; computing them once lets the caller check sizes before encoding. */
 export interface EncodedLengths {
   topicBytes: number;

@@ -7,13 +7,17 @@ import { childLogger } from '../../protocol/logger.js';
 import { Checkpoint } from './checkpoint.js';
 import { type AppendResult, CommitLog } from './commitLog.js';
 import { ConsumeQueueStore } from './consumeQueueStore.js';
-import { type FileIo, nodeFileIo, writeFully } from './fileIo.js';
+import { type FileIo, fsyncDirectory, nodeFileIo, writeFully } from './fileIo.js';
 import { CommitRealTimeService, FlushRealTimeService, GroupCommitService } from './flushServices.js';
-import { consumeQueueTagsCode, parseMessageDelayLevel, scheduleDelayMs } from './delayLevels.js';
-import { findProperty, type MessageToStore, RecordField, readInt64, storeTimestampOf, tagsCodeOf } from './messageCodec.js';
+import { parseMessageDelayLevel, scheduleDelayMs } from './delayLevels.js';
+import { findProperty, type MessageToStore, storeTimestampOf, tagsCodeOf } from './messageCodec.js';
 import { PUT_OK_SETTLED, type PutStatus } from './putStatus.js';
-import { recover, type RecoveryReport, scanRecords } from './recovery.js';
+import { dispatchRecord, recover, type RecoveryReport, scanRecords } from './recovery.js';
+import { assertPositions } from './segment.js';
 import type { StoreConfig } from './storeConfig.js';
+import { lockedPaths, takeLock } from './storeLock.js';
+import { CQ_ENTRY_BYTES } from './consumeQueue.js';
+import { MAX_FILTER_SCAN_BYTES, resolveStoreSettings } from './storeSettings.js';
 import { TransientStorePool } from './transientStorePool.js';
 import { decodeMessage } from './messageCodec.js';
 
@@ -59,6 +63,8 @@ export class MessageStore {
   readonly commitLog: CommitLog;
   readonly queues: ConsumeQueueStore;
   readonly warnings: string[] = [];
+  /** Derived settings in effect (pool, in-memory limit, fsyncErrorPolicy …) for reports. */
+  readonly effectiveSettings: Readonly<Record<string, string>>;
   recoveryReport: RecoveryReport | null = null;
   /** Whether transientStorePool is really in effect (ASYNC_FLUSH master only, like RocketMQ). */
   readonly transientStorePoolActive: boolean;
@@ -72,32 +78,62 @@ export class MessageStore {
   private state: 'running' | 'stopping' | 'stopped' = 'running';
   /** Slave only: CommitLog offset up to which records were turned into ConsumeQueue entries. */
   private slaveDispatchedOffset = 0;
-  private readonly memoryBytes = Number(process.env.FLUSHBENCH_MEMORY_BYTES ?? 0) || (24 * 1024 ** 3);
+  /** Reads further than this behind the CommitLog end count as on disk (accessMessageInMemoryMaxRatio × RAM). */
+  private readonly inMemoryLimitBytes: number;
+  private failure: Error | null = null;
 
   private constructor(readonly config: StoreConfig, private readonly io: FileIo, private readonly lockPath: string) {
-    const isSlave = config.brokerRole === 'SLAVE';
+    const settings = resolveStoreSettings(config);
     this.delayLevelsMs = parseMessageDelayLevel(config.messageDelayLevel);
-    this.transientStorePoolActive = config.transientStorePoolEnable && config.flushDiskType === 'ASYNC_FLUSH' && !isSlave;
-    if (config.transientStorePoolEnable && !this.transientStorePoolActive) {
-      this.warnings.push(`transientStorePoolEnable=true is ignored: RocketMQ uses the pool only with ASYNC_FLUSH on a master (flushDiskType=${config.flushDiskType}, brokerRole=${config.brokerRole})`);
-    }
+    this.transientStorePoolActive = settings.transientStorePoolActive;
+    this.inMemoryLimitBytes = settings.inMemoryLimitBytes;
+    this.warnings.push(...settings.warnings);
+    this.effectiveSettings = settings.effective;
     const pool = this.transientStorePoolActive ? new TransientStorePool(config.transientStorePoolSize, config.mappedFileSizeCommitLog) : null;
     this.commitLog = new CommitLog(io, config.storePathCommitLog, config.mappedFileSizeCommitLog, config.maxMessageSize, pool);
     this.queues = new ConsumeQueueStore(io, path.join(config.storePathRootDir, 'consumequeue'), config.mappedFileSizeConsumeQueue);
     this.checkpoint = Checkpoint.open(io, path.join(config.storePathRootDir, 'checkpoint'));
+    const fail = (error: Error) => this.failStore(error);
+    this.commitLog.onFatal = fail;
     if (config.flushDiskType === 'SYNC_FLUSH') {
       this.groupCommit = new GroupCommitService(this.commitLog, config.syncFlushTimeout);
       const groupCommit = this.groupCommit;
       this.commitLog.ackPolicy = (end, resolve) => groupCommit.putRequest(end, resolve);
       this.groupCommit.onFlushed = () => this.onCommitLogFlushed();
+      this.groupCommit.onFatal = fail;
     } else {
       this.flushService = new FlushRealTimeService(this.commitLog, config);
       this.flushService.onFlushed = () => this.onCommitLogFlushed();
+      this.flushService.onFatal = fail;
       if (pool) {
         const flush = this.flushService;
         this.commitService = new CommitRealTimeService(this.commitLog, config, () => flush.wakeup());
+        this.commitService.onFatal = fail;
       }
     }
+  }
+
+  /** The error that failed the store, or null while it is healthy. */
+  get storeFailure(): Error | null {
+    return this.failure;
+  }
+
+  /**
+   * Fails the store (idempotent): writes answer SERVICE_NOT_AVAILABLE from now on, sends
+   * waiting for an fsync answer FLUSH_DISK_TIMEOUT, unwritten ones SERVICE_NOT_AVAILABLE;
+   * reads go on. Called for any error in the store's background work (an fdatasync error
+   * among them) and by the broker for an unhandled rejection. Logged once, loudly.
+   */
+  failStore(error: Error): void {
+    if (this.failure) return;
+    this.failure = error;
+    log.fatal({ err: error.message, code: (error as { code?: unknown }).code, stack: error.stack },
+      'STORE FAILED: no more writes are accepted (SERVICE_NOT_AVAILABLE); reads go on. Restart the broker once the cause is fixed: recovery checks the log.');
+    this.commitLog.fail(error);
+    this.groupCommit?.fail();
+    this.flushService?.halt();
+    this.commitService?.halt();
+    this.queues.halt();
   }
 
   /** Opens (creating if needed) the store at config.storePathRootDir and recovers it. */
@@ -116,6 +152,8 @@ export class MessageStore {
     let store: MessageStore;
     try {
       store = new MessageStore(config, io, lockPath);
+      fs.mkdirSync(store.queues.rootDir, { recursive: true });
+      for (const dir of [root, path.dirname(config.storePathCommitLog)]) fsyncDirectory(io, dir); // the store's own directories
       store.recoveryReport = recover(store.commitLog, store.queues, store.checkpoint, {
         abnormal, checkCrc: config.checkCRCOnRecover, trashDir: path.join(root, 'recovery-trash', String(Date.now())), delayLevelsMs: store.delayLevelsMs,
       });
@@ -140,8 +178,19 @@ export class MessageStore {
     this.groupCommit?.start();
     this.commitService?.start();
     this.queues.startFlushLoop(config.flushIntervalConsumeQueue, config.flushConsumeQueueLeastPages, config.flushConsumeQueueThoroughInterval,
-      (watermark) => (this.checkpoint.logicsMsgTimestamp = Math.max(this.checkpoint.logicsMsgTimestamp, watermark)),
-      () => this.lastCommittedStoreTimestamp());
+      (leastPages) => this.consumeQueueRound(leastPages), (error) => this.failStore(error));
+  }
+
+  /**
+   * One FlushConsumeQueueService round: write + fdatasync ConsumeQueues, then the checkpoint
+   * (when a value moved). logicsMsgTimestamp advances to the newest record dispatched before
+   * the round only when the round left no entry unflushed, so it never covers lost entries.
+   */
+  private async consumeQueueRound(leastPages: number): Promise<void> {
+    const covered = this.lastCommittedStoreTimestamp();
+    const allFlushed = await this.queues.writeAndFlush(leastPages);
+    if (allFlushed && covered > this.checkpoint.logicsMsgTimestamp) this.checkpoint.logicsMsgTimestamp = covered;
+    await this.checkpoint.flushIfChanged();
   }
 
   private lastCommittedStoreTimestamp(): number {
@@ -166,10 +215,15 @@ export class MessageStore {
    * replication policy hold. waitStoreMsgOK=false is the WAIT=false property: ack at once.
    */
   appendMessage(message: MessageToStore, waitStoreMsgOK = findProperty(message.properties, 'WAIT') !== 'false'): AppendResult {
-    if (this.state !== 'running' || this.isSlave) {
-      return this.rejected('SERVICE_NOT_AVAILABLE', this.isSlave ? 'a SLAVE does not accept writes' : 'the store is shutting down');
+    if (this.state !== 'running' || this.isSlave || this.failure) {
+      return this.rejected('SERVICE_NOT_AVAILABLE', this.failure ? `the store failed: ${this.failure.message}` : this.isSlave ? 'a SLAVE does not accept writes' : 'the store is shutting down');
     }
-    const queue = this.queues.findOrCreate(message.topic, message.queueId);
+    let queue;
+    try {
+      queue = this.queues.findOrCreate(message.topic, message.queueId);
+    } catch (error) {
+      return this.rejected('MESSAGE_ILLEGAL', errorMessage(error));
+    }
     const deliverAfterMs = scheduleDelayMs(message.topic, message.properties, this.delayLevelsMs);
     const result = this.commitLog.append(message, queue, deliverAfterMs >= 0 ? 0 : tagsCodeOf(message.properties), deliverAfterMs);
     if (result.status !== 'PUT_OK') return result;
@@ -252,12 +306,15 @@ export class MessageStore {
     if (offset === maxOffset) return empty('OFFSET_OVERFLOW_ONE', offset);
     if (offset > maxOffset) return empty('OFFSET_OVERFLOW_BADLY', minOffset === 0 ? minOffset : maxOffset);
     const maxPhysical = this.commitLog.maxCommittedOffset;
-    const inMemoryLimitBytes = (this.memoryBytes * 40) / 100;
+    const inMemoryLimitBytes = this.inMemoryLimitBytes;
     const records: Buffer[] = [];
     let bytes = 0;
     let next = offset;
     let lastPhysical = 0;
-    for (; next < maxOffset && records.length < maxMsgNums; next++) {
+    // RocketMQ bounds the entries one pull looks at (a filter matching nothing must not scan the
+    // whole queue): max(16000, maxMsgNums × 20) bytes of ConsumeQueue; the client goes on from next.
+    const scanEnd = Math.min(maxOffset, offset + Math.max(MAX_FILTER_SCAN_BYTES / CQ_ENTRY_BYTES, maxMsgNums));
+    for (; next < scanEnd && records.length < maxMsgNums; next++) {
       const entry = queue.getEntry(next);
       if (!entry || entry.sizeBytes === 0x7fffffff) continue;
       const inMemory = maxPhysical - entry.physicalOffset <= inMemoryLimitBytes;
@@ -306,6 +363,7 @@ export class MessageStore {
       const length = Math.min(data.length - written, segment.sizeBytes - position);
       await writeFully(this.io, segment.fd, data, written, length, position);
       segment.wrotePosition = segment.committedPosition = position + length;
+      assertPositions(segment);
       written += length;
     }
     this.dispatchReplicated();
@@ -321,12 +379,9 @@ export class MessageStore {
   private dispatchReplicated(): void {
     // Only the bytes written so far: a record the master split across frames waits for its rest.
     const scan = scanRecords(this.commitLog, this.slaveDispatchedOffset, false, (chunk, at, physicalOffset, size) => {
-      const message = decodeMessage(chunk.subarray(at, at + size));
-      const queue = this.queues.findOrCreate(message.topic, message.queueId);
-      queue.putEntry(physicalOffset, size, consumeQueueTagsCode(message.topic, message.properties, message.storeTimestamp, this.delayLevelsMs),
-        readInt64(chunk, at + RecordField.QUEUE_OFFSET));
+      dispatchRecord(this.queues, chunk, at, physicalOffset, size, this.delayLevelsMs);
       const segment = this.commitLog.findSegment(physicalOffset);
-      if (segment) segment.lastCommittedStoreTimestamp = message.storeTimestamp;
+      if (segment) segment.lastCommittedStoreTimestamp = storeTimestampOf(chunk, at);
       this.commitLog.metrics.messagesAppended++;
       this.commitLog.metrics.messagesCommitted++;
     }, this.commitLog.maxCommittedOffset);
@@ -355,6 +410,7 @@ export class MessageStore {
       syncFlushTimeouts: metrics.syncFlushTimeouts,
       groupCommitWaiting: this.groupCommit?.waitingRequests ?? 0,
       transientStorePoolActive: this.transientStorePoolActive,
+      storeFailure: this.failure?.message ?? null,
     };
   }
 
@@ -368,12 +424,20 @@ export class MessageStore {
     await this.flushService?.shutdown();
     await this.groupCommit?.shutdown();
     this.onCommitLogFlushed();
-    const watermark = this.lastCommittedStoreTimestamp();
-    await this.queues.shutdown((w) => (this.checkpoint.logicsMsgTimestamp = Math.max(this.checkpoint.logicsMsgTimestamp, w)), () => watermark);
-    await this.checkpoint.flush();
+    await this.queues.stopFlushLoop();
+    if (!this.failure) {
+      try {
+        await this.consumeQueueRound(0);
+        await this.checkpoint.flush();
+      } catch (error) {
+        this.failStore(error instanceof Error ? error : new Error(String(error)));
+      }
+    }
     await this.checkpoint.close();
+    await this.queues.close();
     await this.commitLog.close();
-    const clean = this.commitLog.metrics.flushFailedTimes === 0 || this.commitLog.flushedOffset >= this.commitLog.maxCommittedOffset;
+    // A failed store keeps `abort`: the next start recovers as after a crash.
+    const clean = !this.failure && (this.commitLog.metrics.flushFailedTimes === 0 || this.commitLog.flushedOffset >= this.commitLog.maxCommittedOffset);
     if (clean) fs.rmSync(path.join(this.config.storePathRootDir, 'abort'), { force: true });
     fs.rmSync(this.lockPath, { force: true });
     lockedPaths.delete(this.lockPath);
@@ -393,34 +457,5 @@ export class MessageStore {
     this.queues.halt();
     lockedPaths.delete(this.lockPath);
     fs.rmSync(this.lockPath, { force: true });
-  }
-}
-
-/** Store paths opened by this process. */
-const lockedPaths = new Set<string>();
-
-/** One broker per store path: a lock file holding the owner's pid (stale locks are taken over). */
-function takeLock(lockPath: string): void {
-  if (lockedPaths.has(lockPath)) {
-    throw new FlushbenchError('STORE_LOCKED', `store ${path.dirname(lockPath)} is already open in this process`);
-  }
-  try {
-    const owner = Number(fs.readFileSync(lockPath, 'utf8').trim());
-    if (owner && owner !== process.pid && processAlive(owner)) {
-      throw new FlushbenchError('STORE_LOCKED', `store ${path.dirname(lockPath)} is in use by process ${owner}; stop it or use another storePathRootDir`);
-    }
-  } catch (error) {
-    if (error instanceof FlushbenchError) throw error;
-  }
-  fs.writeFileSync(lockPath, String(process.pid));
-  lockedPaths.add(lockPath);
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return errnoCode(error) === 'EPERM';
   }
 }

@@ -5,14 +5,16 @@
 //    segment whose first record is older than the checkpoint's minTimestamp;
 //  - validate magic, length and CRC; stop at the first invalid record: that is the end.
 //    Bytes past the end are copied to recovery-trash/ and zeroed, later segments moved there;
-//  - ConsumeQueues are trimmed to the end and rebuilt from the CommitLog where they lag.
+//  - ConsumeQueues are trimmed to the end and rebuilt from the CommitLog where they lag
+//    (records with an invalid topic name or an implausible queue offset are left out, logged).
 import fs from 'node:fs';
 import path from 'node:path';
 import { FlushbenchError } from '../../protocol/errors.js';
 import { childLogger } from '../../protocol/logger.js';
 import type { Checkpoint } from './checkpoint.js';
 import { CommitLog } from './commitLog.js';
-import type { ConsumeQueueStore } from './consumeQueueStore.js';
+import { type ConsumeQueueStore, isValidTopicName } from './consumeQueueStore.js';
+import { fdatasyncNow } from './fileIo.js';
 import {
   checkRecord, MESSAGE_MAGIC_CODE, RecordField, readInt64, storeTimestampOf, decodeMessage,
 } from './messageCodec.js';
@@ -21,6 +23,8 @@ import { Segment } from './segment.js';
 
 const log = childLogger('recovery');
 const SCAN_CHUNK_BYTES = 4 * 1024 * 1024;
+/** At most this much of a discarded tail is copied to recovery-trash/ for inspection. */
+const TRASH_TAIL_BYTES_MAX = 64 * 1024 * 1024;
 
 export interface RecoveryReport {
   mode: 'fresh' | 'normal' | 'abnormal';
@@ -31,6 +35,8 @@ export interface RecoveryReport {
   discardedBytes: number;
   stopReason: string | null;
   redispatchedRecords: number;
+  /** Valid records left out of the ConsumeQueues (invalid topic name, implausible queue offset). */
+  skippedRecords: number;
 }
 
 /** Opens every segment file, checking sizes and continuity first so bad input changes nothing. */
@@ -124,21 +130,37 @@ function truncateAfter(commitLog: CommitLog, endOffset: number, trashDir: string
   if (!last) return discarded;
   const position = Math.min(endOffset - last.fileFromOffset, last.sizeBytes);
   for (const segment of keep) segment.resetPositions(segment === last ? position : segment.sizeBytes);
-  if (position < last.sizeBytes) {
-    const probe = Buffer.alloc(8);
-    commitLog.io.readSync(last.fd, probe, 0, 8, position);
-    if (probe.some((b) => b !== 0)) {
-      const tailBytes = Math.min(last.sizeBytes - position, 64 * 1024 * 1024);
-      const tail = Buffer.alloc(tailBytes);
-      commitLog.io.readSync(last.fd, tail, 0, tailBytes, position);
-      fs.mkdirSync(trashDir, { recursive: true });
-      fs.writeFileSync(path.join(trashDir, `${path.basename(last.filePath)}.tail-from-${position}`), tail);
-      discarded += tailBytes;
-      commitLog.io.ftruncateSync(last.fd, position);
-      commitLog.io.ftruncateSync(last.fd, last.sizeBytes);
-    }
-  }
+  if (position < last.sizeBytes) discarded += zeroTail(commitLog, last, position, trashDir);
   return discarded;
+}
+
+/**
+ * Zeroes the end segment from `position` to its end, so no stale record behind a torn one can
+ * come back, and fdatasyncs that. The first 64 MiB are copied to the trash first if any byte
+ * there is non-zero (read in 4 MiB chunks). Zeroing is cut + re-extend (ftruncate): it reads
+ * as zeros to the segment end at once, whatever the size, and leaves the file sparse.
+ */
+function zeroTail(commitLog: CommitLog, last: Segment, position: number, trashDir: string): number {
+  const savedBytesMax = Math.min(last.sizeBytes - position, TRASH_TAIL_BYTES_MAX);
+  const chunks: Buffer[] = [];
+  let dataSeen = false;
+  for (let at = 0; at < savedBytesMax; at += SCAN_CHUNK_BYTES) {
+    const chunk = Buffer.alloc(Math.min(SCAN_CHUNK_BYTES, savedBytesMax - at));
+    const read = commitLog.io.readSync(last.fd, chunk, 0, chunk.length, position + at);
+    chunks.push(chunk.subarray(0, read));
+    if (!dataSeen && chunk.some((b) => b !== 0)) dataSeen = true;
+  }
+  let saved = 0;
+  if (dataSeen) {
+    fs.mkdirSync(trashDir, { recursive: true });
+    const tail = Buffer.concat(chunks);
+    fs.writeFileSync(path.join(trashDir, `${path.basename(last.filePath)}.tail-from-${position}`), tail);
+    saved = tail.length;
+  }
+  commitLog.io.ftruncateSync(last.fd, position);
+  commitLog.io.ftruncateSync(last.fd, last.sizeBytes);
+  fdatasyncNow(commitLog.io, last.fd);
+  return saved;
 }
 
 export function recover(
@@ -152,7 +174,7 @@ export function recover(
   const segments = commitLog.segments;
   if (segments.length === 0) {
     for (const queue of queues.all()) queue.truncateBeyond(0);
-    return { mode: 'fresh', segments: 0, scannedFromOffset: 0, validEndOffset: 0, discardedBytes: 0, stopReason: null, redispatchedRecords: 0 };
+    return { mode: 'fresh', segments: 0, scannedFromOffset: 0, validEndOffset: 0, discardedBytes: 0, stopReason: null, redispatchedRecords: 0, skippedRecords: 0 };
   }
   let startIndex = Math.max(0, segments.length - 3);
   if (options.abnormal) {
@@ -174,15 +196,14 @@ export function recover(
   let reputFrom = Math.max(commitLog.minOffset, queues.maxPhysicalEnd());
   if (options.abnormal) reputFrom = Math.min(reputFrom, scannedFromOffset);
   let redispatchedRecords = 0;
+  let skippedRecords = 0;
   if (reputFrom < scan.endOffset) {
     scanRecords(commitLog, reputFrom, false, (chunk, at, physicalOffset, size) => {
-      const message = decodeMessage(chunk.subarray(at, at + size));
-      queues.findOrCreate(message.topic, message.queueId)
-        .putEntry(physicalOffset, size, consumeQueueTagsCode(message.topic, message.properties, message.storeTimestamp, options.delayLevelsMs),
-          readInt64(chunk, at + RecordField.QUEUE_OFFSET));
-      redispatchedRecords++;
+      if (dispatchRecord(queues, chunk, at, physicalOffset, size, options.delayLevelsMs)) redispatchedRecords++;
+      else skippedRecords++;
     });
   }
+  if (skippedRecords > 0) log.warn({ skippedRecords }, 'recovery left records out of the ConsumeQueues (see the errors above)');
   const last = commitLog.segments.at(-1);
   if (last) last.lastCommittedStoreTimestamp = last.lastFlushedStoreTimestamp = checkpoint.physicMsgTimestamp;
   return {
@@ -193,5 +214,22 @@ export function recover(
     discardedBytes,
     stopReason: scan.stopReason,
     redispatchedRecords,
+    skippedRecords,
   };
+}
+
+/**
+ * Turns one valid CommitLog record into its ConsumeQueue entry (recovery, slave replication).
+ * A record whose topic is not a valid name (a CRC-valid record written by a broker without the
+ * check) is left out with a warning instead of failing every start; returns whether it was added.
+ */
+export function dispatchRecord(queues: ConsumeQueueStore, chunk: Buffer, at: number, physicalOffset: number, size: number, delayLevelsMs: readonly number[]): boolean {
+  const message = decodeMessage(chunk.subarray(at, at + size));
+  if (!isValidTopicName(message.topic) || message.queueId < 0) {
+    log.warn({ physicalOffset, topic: message.topic.slice(0, 140), queueId: message.queueId }, 'record with an invalid topic name or queue id left out of the ConsumeQueues');
+    return false;
+  }
+  return queues.findOrCreate(message.topic, message.queueId)
+    .putEntry(physicalOffset, size, consumeQueueTagsCode(message.topic, message.properties, message.storeTimestamp, delayLevelsMs),
+      readInt64(chunk, at + RecordField.QUEUE_OFFSET));
 }

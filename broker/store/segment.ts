@@ -4,6 +4,7 @@
 //   committedPosition bytes handed to write(): in the OS page cache, visible to readers
 //   flushedPosition   bytes covered by a completed fdatasync
 import path from 'node:path';
+import { FlushbenchError } from '../../protocol/errors.js';
 import { type FileIo, OPEN_READ_WRITE_CREATE, segmentFileName } from './fileIo.js';
 
 export class Segment {
@@ -65,4 +66,18 @@ export class Segment {
   close(): Promise<void> {
     return this.io.close(this.fd);
   }
+}
+
+/** A segment's positions broke wrote ≥ committed ≥ flushed: a bug, never an I/O condition. */
+export class StoreInvariantError extends FlushbenchError {
+  constructor(message: string) {
+    super('STORE_INVARIANT', `${message}; this is a bug in the store: restart the broker (recovery re-checks the log) and report it`);
+  }
+}
+
+/** TigerStyle invariant at every position update: integer compares only (hot path). */
+export function assertPositions(segment: Segment): void {
+  const { wrotePosition, committedPosition, flushedPosition } = segment;
+  if (wrotePosition >= committedPosition && committedPosition >= flushedPosition && flushedPosition >= 0 && wrotePosition <= segment.sizeBytes) return;
+  throw new StoreInvariantError(`segment ${segment.filePath}: wrote ${wrotePosition} ≥ committed ${committedPosition} ≥ flushed ${flushedPosition} does not hold`);
 }

@@ -1,7 +1,9 @@
 // The store's settings, spelled as RocketMQ's MessageStoreConfig (users paste broker.properties).
 // Defaults are Apache RocketMQ 4.9.x's; see ../shared/ref/rocketmq-facts.md §5 and §7.
+// storeSettings.ts checks them and derives what is in effect.
 
 import { DEFAULT_MESSAGE_DELAY_LEVEL } from './delayLevels.js';
+import { HA_DEFAULTS } from './storeSettings.js';
 
 export type FlushDiskType = 'ASYNC_FLUSH' | 'SYNC_FLUSH';
 export type BrokerRole = 'ASYNC_MASTER' | 'SYNC_MASTER' | 'SLAVE';
@@ -39,6 +41,8 @@ export interface StoreConfig {
   messageDelayLevel: string;
   /** How often ScheduleMessageService writes config/delayOffset.json (ms). */
   flushDelayOffsetInterval: number;
+  /** Percent of physical memory (os.totalmem()) behind the CommitLog end that pulls treat as in memory. */
+  accessMessageInMemoryMaxRatio: number;
 }
 
 export const PAGE_SIZE_BYTES = 4096;
@@ -67,8 +71,9 @@ export function defaultStoreConfig(storePathRootDir: string): StoreConfig {
     flushConsumeQueueThoroughInterval: 60_000,
     checkCRCOnRecover: true,
     slaveTimeout: 3000,
-    haSlaveFallbehindMax: 256 * 1024 * 1024,
+    haSlaveFallbehindMax: HA_DEFAULTS.haSlaveFallbehindMax,
     messageDelayLevel: DEFAULT_MESSAGE_DELAY_LEVEL,
     flushDelayOffsetInterval: 10_000,
+    accessMessageInMemoryMaxRatio: 40,
   };
 }

@@ -17,7 +17,7 @@ export function register(program: Command): void {
       const config = brokerConfigFrom({ ...raw, ...parseOverrides(overrides) });
       for (const warning of config.warnings) process.stderr.write(`warning: ${warning}\n`);
       const { broker, ports } = await BrokerController.start(config);
-      for (const warning of broker.store.warnings) process.stderr.write(`warning: ${warning}\n`);
+      for (const warning of broker.store.warnings) if (!config.warnings.includes(warning)) process.stderr.write(`warning: ${warning}\n`);
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;

@@ -117,7 +117,7 @@ test('transientStorePoolEnable is ignored (with a warning) for SYNC_FLUSH and fo
     const store = await openStore(root, { ...overrides, transientStorePoolEnable: true });
     try {
       assert.equal(store.transientStorePoolActive, false);
-      assert.ok(store.warnings.some((w) => w.includes('transientStorePoolEnable=true is ignored')));
+      assert.ok(store.warnings.some((w) => w.includes('transientStorePoolEnable=true has no effect')));
       assert.equal(store.stats().transientStorePoolActive, false);
     } finally {
       await store.shutdown();
