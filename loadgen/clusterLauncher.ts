@@ -49,7 +49,8 @@ async function freeBrokerPort(taken: Set<number>): Promise<number> {
   throw new FlushbenchError('NO_FREE_PORT', 'could not find 4 consecutive free ports on 127.0.0.1');
 }
 
-export async function launchCluster(nodes: ProfileNode[], options: { storeDir: string; logDir: string; onProgress?: (line: string) => void }): Promise<Cluster> {
+/** httpProduce: turn on the brokers' POST /produce endpoint (httpProduceEnable), for the --driver http load only. */
+export async function launchCluster(nodes: ProfileNode[], options: { storeDir: string; logDir: string; onProgress?: (line: string) => void; httpProduce?: boolean }): Promise<Cluster> {
   const started: ManagedProcess[] = [];
   const stop = async () => {
     await Promise.all(started.reverse().map((p) => stopProcess(p)));
@@ -75,6 +76,7 @@ export async function launchCluster(nodes: ProfileNode[], options: { storeDir: s
         namesrvAddr: namesrvAddress,
         storePathRootDir: storeRoot,
         metricsPort: '-1',
+        ...(options.httpProduce ? { httpProduceEnable: 'true' } : {}),
         ...(node.role === 'slave' && master ? { haMasterAddress: `${HOST}:${Number(master.properties.listenPort) + 1}` } : {}),
         ...node.properties,
         listenPort: String(listenPort),

@@ -87,7 +87,9 @@ async function runOnce(profile: Profile, variant: ProfileVariant | null, run: nu
     let namesrv = options.namesrv;
     if (!namesrv) {
       say(options, `${label}: starting cluster (store ${storeDir})`);
-      cluster = await launchCluster(variantNodes(profile, variant), { storeDir, logDir: path.join(options.logDir, path.basename(storeDir)), onProgress: (l) => say(options, `  ${l}`) });
+      cluster = await launchCluster(variantNodes(profile, variant), {
+        storeDir, logDir: path.join(options.logDir, path.basename(storeDir)), onProgress: (l) => say(options, `  ${l}`), httpProduce: load.driver === 'http',
+      });
       namesrv = cluster.namesrvAddress;
     }
     await createTopic(namesrv, load.topic, { queues: load.queues });

@@ -110,7 +110,7 @@ export class RemotingServer {
         result.then(
           (response) => this.answer(request, connection, response),
           (error: unknown) => this.fail(request, connection, error),
-        );
+        ).catch((error: unknown) => this.log.error({ code: request.code, peer: connection.remote, err: String(error) }, 'cannot send the answer'));
       } else {
         this.answer(request, connection, result);
       }

@@ -69,7 +69,13 @@ export class HAConnection {
   }
 
   start(): void {
-    void this.writeLoop().catch((error: unknown) => this.close(`transfer failed: ${errorMessage(error)}`));
+    this.writeLoop().catch((error: unknown) => {
+      try {
+        this.close(`transfer failed: ${errorMessage(error)}`);
+      } catch (closeError) {
+        this.host.log.error({ slave: this.clientAddress, err: errorMessage(closeError) }, 'HA connection close failed');
+      }
+    });
   }
 
   get isClosed(): boolean {

@@ -6,7 +6,6 @@ import { errorMessage } from '../../protocol/errors.js';
 import { childLogger, type Logger } from '../../protocol/logger.js';
 import type { MessageStore } from '../store/messageStore.js';
 import { BLANK_MAGIC_CODE, MESSAGE_MAGIC_CODE, RecordField, readInt64 } from '../store/messageCodec.js';
-import { HA_DEFAULTS } from '../store/storeSettings.js';
 import { encodeAck, type HAFrame, HAFrameParser } from './haProtocol.js';
 
 export interface HASlaveSettings {
@@ -88,8 +87,8 @@ export class HASlave {
   private masterAddress: string | null = null;
 
   constructor(private readonly store: MessageStore, private readonly settings: HASlaveSettings) {
-    this.heartbeatMs = settings.haSendHeartbeatInterval ?? HA_DEFAULTS.haSendHeartbeatInterval;
-    this.housekeepingMs = settings.haHousekeepingInterval ?? HA_DEFAULTS.haHousekeepingInterval;
+    this.heartbeatMs = settings.haSendHeartbeatInterval ?? 5000;
+    this.housekeepingMs = settings.haHousekeepingInterval ?? 20_000;
     this.reconnectMinMs = settings.reconnectMinMs ?? 1000;
     this.reconnectMaxMs = settings.reconnectMaxMs ?? 5000;
     this.connectTimeoutMs = settings.connectTimeoutMs ?? 3000;
@@ -103,7 +102,11 @@ export class HASlave {
     const tickMs = Math.max(10, Math.min(1000, Math.floor(Math.min(this.heartbeatMs, this.housekeepingMs) / 4)));
     this.tickTimer = setInterval(() => this.tick(), tickMs);
     this.tickTimer.unref();
-    this.loopDone = this.connectLoop();
+    this.loopDone = this.connectLoop().catch((error: unknown) => {
+      // Not expected (the loop catches per session); never an unhandled rejection, and say replication stopped.
+      this.lastError = `replication loop failed: ${errorMessage(error)}`;
+      this.log.error({ err: errorMessage(error) }, 'HA slave loop failed; replication stopped until restart');
+    });
   }
 
   /** Drops the connection and stops reconnecting; resolves once any in-flight append finished. */

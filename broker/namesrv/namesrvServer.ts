@@ -69,7 +69,13 @@ export class NameServer {
       const gone = this.registry.connectionClosed(connection.id);
       if (gone.length) log.info({ brokers: gone }, 'broker connection closed; its routes are removed');
     }));
-    this.scanTimer = setInterval(() => this.scanNotActiveBrokers(), options.scanIntervalMs ?? 10_000);
+    this.scanTimer = setInterval(() => {
+      try {
+        this.scanNotActiveBrokers();
+      } catch (error) {
+        log.error({ err: String(error) }, 'broker expiry scan failed; retrying at the next scan');
+      }
+    }, options.scanIntervalMs ?? 10_000);
     this.scanTimer.unref();
   }
 

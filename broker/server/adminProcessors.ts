@@ -6,7 +6,9 @@ import { createResponse, type RemotingCommand } from '../../protocol/remotingCom
 import type { MessageStore } from '../store/messageStore.js';
 import { diskRatio, type BrokerMetrics } from './brokerMetrics.js';
 import type { ConsumerOffsetManager } from './consumerOffsetManager.js';
-import { topicConfig, topicNameProblem, DEFAULT_TOPIC, type TopicConfigManager } from './topicConfigManager.js';
+import { topicConfig, DEFAULT_TOPIC, type TopicConfigManager } from './topicConfigManager.js';
+import { INT32_MAX, optionalInt } from './headerFields.js';
+import { topicNameProblem } from './nameValidator.js';
 
 export interface AdminDeps {
   store: MessageStore;
@@ -34,15 +36,18 @@ export class AdminProcessors {
     const problem = topicNameProblem(topic);
     if (problem) return createResponse(request, ResponseCode.SYSTEM_ERROR, problem);
     if (topic === DEFAULT_TOPIC) return createResponse(request, ResponseCode.SYSTEM_ERROR, `The topic[${topic}] is conflict with system reserved words.`);
-    const readQueueNums = Number(f.readQueueNums ?? 8);
-    const writeQueueNums = Number(f.writeQueueNums ?? 8);
-    const perm = Number(f.perm ?? 6);
-    if (![readQueueNums, writeQueueNums, perm].every((n) => Number.isInteger(n) && n >= 0) || readQueueNums > 1024 || writeQueueNums > 1024) {
-      return createResponse(request, ResponseCode.SYSTEM_ERROR, 'readQueueNums/writeQueueNums must be integers 0..1024 and perm a non-negative integer');
+    let readQueueNums: number, writeQueueNums: number, perm: number, topicSysFlag: number;
+    try {
+      readQueueNums = optionalInt(f, 'readQueueNums', 8, 0, 1024);
+      writeQueueNums = optionalInt(f, 'writeQueueNums', 8, 0, 1024);
+      perm = optionalInt(f, 'perm', 6, 0, 7);
+      topicSysFlag = optionalInt(f, 'topicSysFlag', 0, 0, INT32_MAX);
+    } catch (error) {
+      return createResponse(request, ResponseCode.SYSTEM_ERROR, (error as Error).message);
     }
     const config = topicConfig(topic, readQueueNums, writeQueueNums, perm);
     config.topicFilterType = f.topicFilterType === 'MULTI_TAG' ? 'MULTI_TAG' : 'SINGLE_TAG';
-    config.topicSysFlag = Number(f.topicSysFlag ?? 0) || 0;
+    config.topicSysFlag = topicSysFlag;
     config.order = f.order === 'true';
     await this.deps.topics.upsert(config);
     return createResponse(request, ResponseCode.SUCCESS);

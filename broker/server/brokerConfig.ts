@@ -7,8 +7,8 @@ import path from 'node:path';
 import { parse as parseProperties } from 'dot-properties';
 import { FlushbenchError } from '../../protocol/errors.js';
 import { parseMessageDelayLevel } from '../store/delayLevels.js';
+import { DEFAULT_LISTEN_HOST, isLoopbackHost } from './listenHost.js';
 import { type BrokerRole, defaultStoreConfig, type FlushDiskType, type StoreConfig } from '../store/storeConfig.js';
-import { HA_DEFAULTS, resolveStoreSettings } from '../store/storeSettings.js';
 
 export interface BrokerConfig {
   brokerClusterName: string;
@@ -16,7 +16,10 @@ export interface BrokerConfig {
   brokerId: number;
   namesrvAddr: string;
   listenPort: number;
-  /** Address to bind; flushbench binds loopback unless told otherwise. */
+  /**
+   * Address every listening socket binds (remoting, VIP, HA, metrics HTTP); 127.0.0.1 unless
+   * told otherwise. brokerIP1 is only what the broker advertises to clients and name servers.
+   */
   listenHost: string;
   brokerIP1: string;
   brokerIP2: string;
@@ -42,7 +45,10 @@ export interface BrokerConfig {
   /** Which segment-size key took effect, for reports. */
   segmentSizeKey: string;
   metricsPort: number;
+  /** Bind address of the metrics HTTP server; defaults to listenHost. */
   metricsHost: string;
+  /** Serve POST /produce/<topic> on the metrics port (the --driver http load); off by default. */
+  httpProduceEnable: boolean;
   ackWithoutStore: boolean;
   store: StoreConfig;
   warnings: string[];
@@ -55,11 +61,11 @@ type Kind = 'int' | 'bool' | 'string' | readonly string[];
 const BROKER_KEYS: Record<string, Kind> = {
   brokerClusterName: 'string', brokerName: 'string', brokerId: 'int', namesrvAddr: 'string', listenPort: 'int', listenHost: 'string',
   brokerIP1: 'string', brokerIP2: 'string', haListenPort: 'int', haSendHeartbeatInterval: 'int', haHousekeepingInterval: 'int',
-  haTransferBatchSize: 'int', haMasterAddress: 'string', slaveReadEnable: 'bool',
+  haTransferBatchSize: 'int', haMasterAddress: 'string', slaveReadEnable: 'bool', accessMessageInMemoryMaxRatio: 'int',
   longPollingEnable: 'bool', shortPollingTimeMills: 'int', autoCreateTopicEnable: 'bool', autoCreateSubscriptionGroup: 'bool',
   defaultTopicQueueNums: 'int', registerNameServerPeriod: 'int', brokerPermission: 'int',
   slaveAckDeadlineSource: ['slaveTimeout', 'syncFlushTimeout'], rocketmqVersionCompat: ['modern', 'legacy'],
-  metricsPort: 'int', metricsHost: 'string', ackWithoutStore: 'bool',
+  metricsPort: 'int', metricsHost: 'string', httpProduceEnable: 'bool', ackWithoutStore: 'bool', aclEnable: 'bool',
 };
 
 const STORE_KEYS: Record<string, Kind> = {
@@ -70,7 +76,7 @@ const STORE_KEYS: Record<string, Kind> = {
   commitIntervalCommitLog: 'int', commitCommitLogLeastPages: 'int', commitCommitLogThoroughInterval: 'int',
   transientStorePoolEnable: 'bool', transientStorePoolSize: 'int', syncFlushTimeout: 'int', flushIntervalConsumeQueue: 'int',
   flushConsumeQueueLeastPages: 'int', flushConsumeQueueThoroughInterval: 'int', checkCRCOnRecover: 'bool', slaveTimeout: 'int',
-  haSlaveFallbehindMax: 'int', messageDelayLevel: 'string', flushDelayOffsetInterval: 'int', accessMessageInMemoryMaxRatio: 'int',
+  haSlaveFallbehindMax: 'int', messageDelayLevel: 'string', flushDelayOffsetInterval: 'int',
 };
 
 /** Keys RocketMQ knows that this broker accepts but does not act on (no warning, noted in settings). */
@@ -78,7 +84,7 @@ const KNOWN_IGNORED = new Set([
   'deleteWhen', 'fileReservedTime', 'diskMaxUsedSpaceRatio', 'sendMessageThreadPoolNums', 'pullMessageThreadPoolNums',
   'useReentrantLockWhenPutMessage', 'osPageCacheBusyTimeOutMills', 'waitTimeMillsInSendQueue', 'brokerFastFailureEnable',
   'sendThreadPoolQueueCapacity', 'transferMsgByHeap', 'maxTransferBytesOnMessageInMemory', 'maxTransferCountOnMessageInMemory',
-  'maxTransferBytesOnMessageInDisk', 'maxTransferCountOnMessageInDisk', 'traceTopicEnable', 'aclEnable', 'enablePropertyFilter',
+  'maxTransferBytesOnMessageInDisk', 'maxTransferCountOnMessageInDisk', 'traceTopicEnable', 'enablePropertyFilter',
   'warmMapedFileEnable', 'flushLeastPagesWhenWarmMapedFile', 'fetchNamesrvAddrByAddressServer',
 ]);
 
@@ -158,6 +164,7 @@ export function brokerConfigFrom(raw: Record<string, string>, env: NodeJS.Proces
   if (cqSize !== undefined) store.mappedFileSizeConsumeQueue = Math.ceil(cqSize / 20) * 20;
   parseMessageDelayLevel(store.messageDelayLevel); // refuse a bad value now, naming the key
   if (store.flushDelayOffsetInterval <= 0) throw new FlushbenchError('BAD_CONFIG', `flushDelayOffsetInterval=${store.flushDelayOffsetInterval} must be > 0 (ms between writes of config/delayOffset.json)`);
+  if (store.mappedFileSizeCommitLog < 64 * 1024) throw new FlushbenchError('BAD_CONFIG', `mappedFileSizeCommitLog=${store.mappedFileSizeCommitLog} is too small; use at least 65536`);
 
   const role = store.brokerRole as BrokerRole;
   let brokerId = get('brokerId', 0);
@@ -168,28 +175,35 @@ export function brokerConfigFrom(raw: Record<string, string>, env: NodeJS.Proces
   if (role === 'SLAVE' && brokerId <= 0) throw new FlushbenchError('BAD_CONFIG', 'brokerRole=SLAVE needs brokerId > 0 (0 is the master)');
   const listenPort = get('listenPort', 10911);
   if (listenPort <= 0 || listenPort > 65535) throw new FlushbenchError('BAD_CONFIG', `listenPort=${listenPort} must be 1..65535`);
-  if ('haListenPort' in values && values.haListenPort !== listenPort + HA_DEFAULTS.haListenPortOffset) {
+  if ('haListenPort' in values && values.haListenPort !== listenPort + 1) {
     warnings.push(`haListenPort=${values.haListenPort} is overridden to listenPort+1=${listenPort + 1}, as RocketMQ's BrokerStartup does`);
   }
-  warnings.push(...resolveStoreSettings(store).warnings); // sizes, pool rule: one place (store/storeSettings.ts)
+  if (store.transientStorePoolEnable && !(store.flushDiskType === 'ASYNC_FLUSH' && role !== 'SLAVE')) {
+    warnings.push(`transientStorePoolEnable=true has no effect with flushDiskType=${store.flushDiskType}, brokerRole=${role} (RocketMQ uses the pool only for ASYNC_FLUSH masters)`);
+  }
   const deadlineSource = get<'slaveTimeout' | 'syncFlushTimeout'>('slaveAckDeadlineSource', 'slaveTimeout');
+  // RocketMQ's PlainAccessValidator is not implemented: running "secured" without it would be a lie.
+  if (get('aclEnable', false)) throw new FlushbenchError('ACL_NOT_SUPPORTED', 'aclEnable=true: flushbench has no ACL; remove aclEnable or set it false');
   const brokerIP1 = get('brokerIP1', '127.0.0.1');
+  const listenHost = get('listenHost', DEFAULT_LISTEN_HOST);
+  const metricsHost = get('metricsHost', listenHost);
+  warnings.push(...exposureWarnings(brokerIP1, listenHost, metricsHost));
   const config: BrokerConfig = {
     brokerClusterName: get('brokerClusterName', 'DefaultCluster'),
     brokerName: get('brokerName', os.hostname()),
     brokerId,
     namesrvAddr: get('namesrvAddr', env.NAMESRV_ADDR ?? ''),
     listenPort,
-    listenHost: get('listenHost', brokerIP1),
+    listenHost,
     brokerIP1,
     brokerIP2: get('brokerIP2', brokerIP1),
-    haListenPort: listenPort + HA_DEFAULTS.haListenPortOffset,
-    haSendHeartbeatInterval: get('haSendHeartbeatInterval', HA_DEFAULTS.haSendHeartbeatInterval),
-    haHousekeepingInterval: get('haHousekeepingInterval', HA_DEFAULTS.haHousekeepingInterval),
-    haTransferBatchSize: get('haTransferBatchSize', HA_DEFAULTS.haTransferBatchSize),
+    haListenPort: listenPort + 1,
+    haSendHeartbeatInterval: get('haSendHeartbeatInterval', 5000),
+    haHousekeepingInterval: get('haHousekeepingInterval', 20_000),
+    haTransferBatchSize: get('haTransferBatchSize', 32_768),
     haMasterAddress: get('haMasterAddress', ''),
     slaveReadEnable: get('slaveReadEnable', false),
-    accessMessageInMemoryMaxRatio: store.accessMessageInMemoryMaxRatio,
+    accessMessageInMemoryMaxRatio: get('accessMessageInMemoryMaxRatio', 40),
     longPollingEnable: get('longPollingEnable', true),
     shortPollingTimeMills: get('shortPollingTimeMills', 1000),
     autoCreateTopicEnable: get('autoCreateTopicEnable', true),
@@ -202,13 +216,28 @@ export function brokerConfigFrom(raw: Record<string, string>, env: NodeJS.Proces
     rocketmqVersionCompat: compat,
     segmentSizeKey,
     metricsPort: get('metricsPort', 0),
-    metricsHost: get('metricsHost', '127.0.0.1'),
+    metricsHost,
+    httpProduceEnable: get('httpProduceEnable', false),
     ackWithoutStore: get('ackWithoutStore', false),
     store,
     warnings,
     effectiveSettings: () => effectiveSettings(config),
   };
   return config;
+}
+
+/** A broker reachable from other hosts has no authentication: say so; and say when clients cannot reach it. */
+function exposureWarnings(brokerIP1: string, listenHost: string, metricsHost: string): string[] {
+  const warnings: string[] = [];
+  for (const [key, host] of [['listenHost', listenHost], ['metricsHost', metricsHost]] as const) {
+    if (!isLoopbackHost(host) && (key === 'listenHost' || host !== listenHost)) {
+      warnings.push(`${key}=${host} is not a loopback address: the broker's ports are reachable from other hosts, and flushbench has no ACL or TLS`);
+    }
+  }
+  if (isLoopbackHost(listenHost) && !isLoopbackHost(brokerIP1)) {
+    warnings.push(`brokerIP1=${brokerIP1} is advertised to clients, but the broker listens on ${listenHost} only; set listenHost=${brokerIP1} (or 0.0.0.0) to accept them`);
+  }
+  return warnings;
 }
 
 function effectiveSettings(config: BrokerConfig): Record<string, string> {
@@ -218,7 +247,9 @@ function effectiveSettings(config: BrokerConfig): Record<string, string> {
     out[key] = String(value);
   }
   for (const [key, value] of Object.entries(config.store)) out[key] = String(value);
-  Object.assign(out, resolveStoreSettings(config.store).effective);
+  const s = config.store;
+  out.transientStorePoolActive = String(s.transientStorePoolEnable && s.flushDiskType === 'ASYNC_FLUSH' && s.brokerRole !== 'SLAVE');
+  out.aclEnable = 'false (refused: flushbench has no ACL)';
   return out;
 }
 

@@ -187,12 +187,30 @@ export class BrokerController {
       this.metricsServer = new MetricsHttpServer({
         store: this.store, metrics: this.metrics, topics: this.topics, storeHost, brokerClusterName: c.brokerClusterName,
         labels: { broker: c.brokerName, brokerId: String(c.brokerId) }, effectiveSettings: () => this.effectiveSettings(),
+        produceEnabled: c.httpProduceEnable,
       });
       metricsPort = await this.metricsServer.listen(c.metricsPort === -1 ? 0 : c.metricsPort, c.metricsHost);
     }
-    this.expiryTimer = setInterval(() => this.clients.expireSilentClients(), 10_000);
+    this.expiryTimer = setInterval(() => {
+      try {
+        this.clients.expireSilentClients();
+      } catch (error) {
+        log.error({ err: String(error) }, 'client expiry failed; retrying in 10 s');
+      }
+    }, 10_000);
     this.expiryTimer.unref();
     return { listenPort, vipPort, haPort, metricsPort };
+  }
+
+  /**
+   * Last line of defence (process guard): an error nobody handled leaves the broker in an
+   * unknown state, so the store stops taking writes (SERVICE_NOT_AVAILABLE) and keeps serving reads.
+   */
+  failStore(error: Error): void {
+    // MessageStore.failStore is the store work's (in progress); until it is committed, only log.
+    const store = this.store as MessageStore & { failStore?: (error: Error) => void };
+    if (typeof store.failStore === 'function') store.failStore(error);
+    else log.error({ err: error.message }, 'MessageStore.failStore is missing: the store keeps taking writes');
   }
 
   effectiveSettings(): Record<string, string> {

@@ -5,7 +5,9 @@ import { createResponse, type RemotingCommand } from '../../protocol/remotingCom
 import { parseProperties, serializeProperties } from '../store/messageCodec.js';
 import type { MessageStore } from '../store/messageStore.js';
 import { isStored } from '../store/putStatus.js';
-import type { ClientChannel, ClientManager, HeartbeatData } from './clientManager.js';
+import type { ClientChannel, ClientManager, HeartbeatData, SubscriptionData } from './clientManager.js';
+import { INT32_MAX, INT32_MIN, LONG_MAX, optionalInt, requiredInt, requiredText } from './headerFields.js';
+import { checkGroup, checkTopic } from './nameValidator.js';
 import type { ConsumerOffsetManager } from './consumerOffsetManager.js';
 import { DLQ_GROUP_TOPIC_PREFIX, RETRY_GROUP_TOPIC_PREFIX, type TopicConfigManager } from './topicConfigManager.js';
 import { toScheduleTopic } from './scheduleMessageService.js';
@@ -14,16 +16,36 @@ import type { SocketAddressBytes } from '../store/messageCodec.js';
 
 const MAX_RECONSUME_TIMES_DEFAULT = 16;
 
-function field(request: RemotingCommand, key: string): string {
-  const value = request.extFields?.[key];
-  if (value === undefined) throw new Error(`the request misses the required header field ${key}`);
-  return value;
+// Field readers: names pass nameValidator, numbers headerFields (Java int/long ranges). A bad
+// field throws a FlushbenchError naming it; the remoting server answers SYSTEM_ERROR with it.
+const topicField = (request: RemotingCommand, key = 'topic') => checkTopic(requiredText(request.extFields, key), key);
+const groupField = (request: RemotingCommand, key: string) => checkGroup(requiredText(request.extFields, key), key);
+const queueIdField = (request: RemotingCommand) => requiredInt(request.extFields, 'queueId', 0, INT32_MAX);
+const offsetField = (request: RemotingCommand, key: string) => requiredInt(request.extFields, key, 0, LONG_MAX);
+
+/** %RETRY%<group> / %DLQ%<group> must itself be a valid topic (127 characters at most). */
+function groupTopic(prefix: string, group: string): string {
+  return checkTopic(prefix + group, prefix === DLQ_GROUP_TOPIC_PREFIX ? 'group (as its %DLQ% topic)' : 'group (as its %RETRY% topic)');
 }
 
-function numberField(request: RemotingCommand, key: string): number {
-  const value = Number(field(request, key));
-  if (!Number.isFinite(value)) throw new Error(`header field ${key} is not a number`);
-  return value;
+/** Why a HEART_BEAT body cannot be registered, or null: every group and subscribed topic name is checked. */
+export function heartbeatProblem(data: unknown): string | null {
+  if (typeof data !== 'object' || data === null) return 'the heartbeat body is not a JSON object';
+  const { producerDataSet = [], consumerDataSet = [] } = data as HeartbeatData;
+  if (!Array.isArray(producerDataSet) || !Array.isArray(consumerDataSet)) return 'producerDataSet and consumerDataSet must be arrays';
+  try {
+    for (const producer of producerDataSet) checkGroup(String(producer?.groupName ?? ''), 'producerDataSet.groupName');
+    for (const consumer of consumerDataSet) {
+      const group = checkGroup(String(consumer?.groupName ?? ''), 'consumerDataSet.groupName');
+      groupTopic(RETRY_GROUP_TOPIC_PREFIX, group);
+      const subscriptions: unknown = consumer.subscriptionDataSet ?? [];
+      if (!Array.isArray(subscriptions)) return `consumer group ${group}: subscriptionDataSet must be an array`;
+      for (const subscription of subscriptions as SubscriptionData[]) checkTopic(String(subscription?.topic ?? ''), 'subscriptionDataSet.topic');
+    }
+  } catch (error) {
+    return (error as Error).message;
+  }
+  return null;
 }
 
 export interface ClientProcessorDeps {
@@ -45,6 +67,8 @@ export class ClientProcessors {
     } catch {
       return createResponse(request, ResponseCode.SYSTEM_ERROR, 'the heartbeat body is not JSON');
     }
+    const problem = heartbeatProblem(data);
+    if (problem) return createResponse(request, ResponseCode.SYSTEM_ERROR, `heartbeat refused: ${problem}`);
     for (const consumer of data.consumerDataSet ?? []) {
       // Clustering consumers subscribe to their retry topic; RocketMQ creates it on heartbeat.
       this.deps.topics.ensureRetryTopic(RETRY_GROUP_TOPIC_PREFIX + consumer.groupName);
@@ -54,21 +78,24 @@ export class ClientProcessors {
   }
 
   unregisterClient(request: RemotingCommand): RemotingCommand {
-    this.deps.clients.unregister(field(request, 'clientID'), request.extFields?.producerGroup, request.extFields?.consumerGroup);
+    const f = request.extFields;
+    const producerGroup = f?.producerGroup === undefined ? undefined : groupField(request, 'producerGroup');
+    const consumerGroup = f?.consumerGroup === undefined ? undefined : groupField(request, 'consumerGroup');
+    this.deps.clients.unregister(requiredText(f, 'clientID'), producerGroup, consumerGroup);
     return createResponse(request, ResponseCode.SUCCESS);
   }
 
   consumerList(request: RemotingCommand): RemotingCommand {
-    const group = field(request, 'consumerGroup');
+    const group = groupField(request, 'consumerGroup');
     const ids = this.deps.clients.consumerIds(group);
     if (ids.length === 0) return createResponse(request, ResponseCode.SYSTEM_ERROR, `no consumer for this group, ${group}`);
     return createResponse(request, ResponseCode.SUCCESS, undefined, undefined, Buffer.from(JSON.stringify({ consumerIdList: ids })));
   }
 
   queryConsumerOffset(request: RemotingCommand): RemotingCommand {
-    const group = field(request, 'consumerGroup');
-    const topic = field(request, 'topic');
-    const queueId = numberField(request, 'queueId');
+    const group = groupField(request, 'consumerGroup');
+    const topic = topicField(request);
+    const queueId = queueIdField(request);
     const offset = this.deps.offsets.query(group, topic, queueId);
     if (offset >= 0) return createResponse(request, ResponseCode.SUCCESS, undefined, { offset: String(offset) });
     // Never committed: start at 0 if the queue still begins at 0 (RocketMQ checks "data in memory").
@@ -79,27 +106,27 @@ export class ClientProcessors {
   }
 
   updateConsumerOffset(request: RemotingCommand): RemotingCommand {
-    this.deps.offsets.commit(field(request, 'consumerGroup'), field(request, 'topic'), numberField(request, 'queueId'), numberField(request, 'commitOffset'));
+    this.deps.offsets.commit(groupField(request, 'consumerGroup'), topicField(request), queueIdField(request), offsetField(request, 'commitOffset'));
     return createResponse(request, ResponseCode.SUCCESS);
   }
 
   maxOffset(request: RemotingCommand): RemotingCommand {
-    const offset = this.deps.store.getMaxOffsetInQueue(field(request, 'topic'), numberField(request, 'queueId'));
+    const offset = this.deps.store.getMaxOffsetInQueue(topicField(request), queueIdField(request));
     return createResponse(request, ResponseCode.SUCCESS, undefined, { offset: String(offset) });
   }
 
   minOffset(request: RemotingCommand): RemotingCommand {
-    const offset = this.deps.store.getMinOffsetInQueue(field(request, 'topic'), numberField(request, 'queueId'));
+    const offset = this.deps.store.getMinOffsetInQueue(topicField(request), queueIdField(request));
     return createResponse(request, ResponseCode.SUCCESS, undefined, { offset: String(offset) });
   }
 
   searchOffsetByTimestamp(request: RemotingCommand): RemotingCommand {
-    const offset = this.deps.store.getOffsetInQueueByTime(field(request, 'topic'), numberField(request, 'queueId'), numberField(request, 'timestamp'));
+    const offset = this.deps.store.getOffsetInQueueByTime(topicField(request), queueIdField(request), requiredInt(request.extFields, 'timestamp', 0, LONG_MAX));
     return createResponse(request, ResponseCode.SUCCESS, undefined, { offset: String(offset) });
   }
 
   viewMessageById(request: RemotingCommand): RemotingCommand {
-    const offset = numberField(request, 'offset');
+    const offset = offsetField(request, 'offset');
     const head = this.deps.store.commitLog.readCommittedSync(offset, 4);
     const record = head && head.length === 4 ? this.deps.store.commitLog.readCommittedSync(offset, head.readInt32BE(0)) : null;
     if (!record) return createResponse(request, ResponseCode.SYSTEM_ERROR, `can not find message by the offset, ${offset}`);
@@ -113,14 +140,19 @@ export class ClientProcessors {
    * it goes to %DLQ%<group> at once. Like RocketMQ the put does not wait (WAIT=false).
    */
   async sendMessageBack(request: RemotingCommand): Promise<RemotingCommand> {
-    const group = field(request, 'group');
-    const original = this.deps.store.lookMessageByOffset(numberField(request, 'offset'));
+    const f = request.extFields;
+    // Checked before anything is read or stored: the group becomes a topic, and a topic a directory.
+    const group = groupField(request, 'group');
+    const retryTopic = groupTopic(RETRY_GROUP_TOPIC_PREFIX, group);
+    const dlqTopic = groupTopic(DLQ_GROUP_TOPIC_PREFIX, group);
+    const physicalOffset = offsetField(request, 'offset');
+    const maxReconsumeTimes = optionalInt(f, 'maxReconsumeTimes', MAX_RECONSUME_TIMES_DEFAULT, -1, INT32_MAX);
+    let delayLevel = optionalInt(f, 'delayLevel', 0, INT32_MIN, INT32_MAX);
+    const original = this.deps.store.lookMessageByOffset(physicalOffset);
     if (!original) return createResponse(request, ResponseCode.SYSTEM_ERROR, 'look message by offset failed');
-    const maxReconsumeTimes = Number(request.extFields?.maxReconsumeTimes ?? MAX_RECONSUME_TIMES_DEFAULT);
-    let delayLevel = request.extFields?.delayLevel === undefined ? 0 : numberField(request, 'delayLevel');
     const dead = original.reconsumeTimes >= maxReconsumeTimes || delayLevel < 0;
     if (!dead && delayLevel === 0) delayLevel = 3 + original.reconsumeTimes;
-    const topic = (dead ? DLQ_GROUP_TOPIC_PREFIX : RETRY_GROUP_TOPIC_PREFIX) + group;
+    const topic = dead ? dlqTopic : retryTopic;
     this.deps.topics.ensureRetryTopic(topic);
     const properties = parseProperties(original.properties);
     if (!properties.has('RETRY_TOPIC')) properties.set('RETRY_TOPIC', original.topic);

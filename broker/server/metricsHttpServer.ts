@@ -2,13 +2,15 @@
 //   GET  /metrics           Prometheus text (flushBehindBytes, fsyncs, messages per fsync …)
 //   GET  /settings          the broker's effective settings as JSON (for reports)
 //   POST /produce/<topic>   store the request body as one message; answers the send status
-// The produce endpoint lets autocannon load the broker over HTTP for comparison.
+// The produce endpoint lets autocannon load the broker over HTTP for comparison; it writes to
+// the store without any client check, so it answers only with httpProduceEnable=true.
 import http from 'node:http';
 import { childLogger } from '../../protocol/logger.js';
 import { encodeSocketAddress, type SocketAddressBytes } from '../store/messageCodec.js';
 import type { MessageStore } from '../store/messageStore.js';
 import { isStored } from '../store/putStatus.js';
 import { type BrokerMetrics, renderPrometheus } from './brokerMetrics.js';
+import { topicNameProblem } from './nameValidator.js';
 import type { TopicConfigManager } from './topicConfigManager.js';
 
 const log = childLogger('metrics-http');
@@ -22,6 +24,8 @@ export interface MetricsHttpDeps {
   storeHost: SocketAddressBytes;
   brokerClusterName: string;
   effectiveSettings: () => Record<string, string>;
+  /** httpProduceEnable: serve POST /produce/<topic>. */
+  produceEnabled: boolean;
 }
 
 export class MetricsHttpServer {
@@ -29,7 +33,10 @@ export class MetricsHttpServer {
   private produceQueue = 0;
 
   constructor(private readonly deps: MetricsHttpDeps) {
-    this.server = http.createServer((request, response) => void this.handle(request, response));
+    // A request handler must never reject unseen: a client aborting a POST midway rejects the body read.
+    this.server = http.createServer((request, response) => {
+      this.handle(request, response).catch((error: unknown) => this.failed(request, response, error));
+    });
     this.server.keepAliveTimeout = 5000;
   }
 
@@ -55,13 +62,32 @@ export class MetricsHttpServer {
       response.end(JSON.stringify(this.deps.effectiveSettings()));
       return;
     }
-    const produce = /^\/produce\/([%|a-zA-Z0-9_-]{1,127})$/.exec(url);
-    if (request.method === 'POST' && produce) {
-      await this.produce(produce[1], request, response);
+    const produce = /^\/produce\/(.*)$/.exec(url);
+    if (request.method === 'POST' && produce && this.deps.produceEnabled) {
+      const topic = produce[1];
+      const problem = topicNameProblem(topic);
+      if (problem) {
+        response.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'BAD_TOPIC', problem }));
+        return;
+      }
+      await this.produce(topic, request, response);
       return;
     }
     response.writeHead(404, { 'content-type': 'text/plain' });
-    response.end('not found: GET /metrics, GET /settings, POST /produce/<topic>\n');
+    response.end(this.deps.produceEnabled ? 'not found: GET /metrics, GET /settings, POST /produce/<topic>\n'
+      : 'not found: GET /metrics, GET /settings (POST /produce/<topic> needs httpProduceEnable=true)\n');
+  }
+
+  /** Last stop for a failed request: log it, answer 500 if the client is still there. */
+  private failed(request: http.IncomingMessage, response: http.ServerResponse, error: unknown): void {
+    const aborted = request.destroyed || (error as NodeJS.ErrnoException | null)?.code === 'ECONNRESET';
+    if (aborted) log.debug({ url: request.url, err: String(error) }, 'client went away mid-request');
+    else log.warn({ url: request.url, err: String(error) }, 'HTTP request failed');
+    if (response.headersSent || response.destroyed) {
+      response.destroy();
+      return;
+    }
+    response.writeHead(500, { 'content-type': 'text/plain' }).end(`request failed: ${String(error)}\n`);
   }
 
   private async produce(topic: string, request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {

@@ -36,7 +36,9 @@ export class NameServerRegistrar {
       return;
     }
     await this.registerAll();
-    this.timer = setInterval(() => void this.registerAll(), this.config.registerNameServerPeriod);
+    this.timer = setInterval(() => {
+      this.registerAll().catch((error: unknown) => log.error({ err: String(error) }, 'periodic registration failed; will retry'));
+    }, this.config.registerNameServerPeriod);
     this.timer.unref();
   }
 

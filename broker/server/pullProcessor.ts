@@ -9,6 +9,8 @@ import type { GetMessageResult, GetMessageStatus, MessageStore } from '../store/
 import type { BrokerMetrics } from './brokerMetrics.js';
 import type { ClientManager } from './clientManager.js';
 import type { ConsumerOffsetManager } from './consumerOffsetManager.js';
+import { INT32_MAX, LONG_MAX, LONG_MIN, optionalInt, requiredInt, requiredText } from './headerFields.js';
+import { checkGroup, checkTopic } from './nameValidator.js';
 
 export const PullSysFlag = { COMMIT_OFFSET: 1, SUSPEND: 2, SUBSCRIPTION: 4, CLASS_FILTER: 8, LITE_PULL: 16 } as const;
 /** whichBrokerWhenConsumeSlowly. */
@@ -41,21 +43,21 @@ interface HeldPull {
   respond: (response: RemotingCommand) => void;
 }
 
+/**
+ * PullMessageRequestHeader, every field checked before the store is asked (Java int/long
+ * ranges; a negative queueId is PullMessageProcessor's "queueId is illegal"). commitOffset and
+ * suspendTimeoutMillis default to 0 when absent; a client sends commitOffset -1 when it has none.
+ */
 function decodePullHeader(fields: Record<string, string> = {}): PullRequestHeader {
-  const num = (key: string) => {
-    const value = Number(fields[key]);
-    if (fields[key] === undefined || !Number.isFinite(value)) throw new Error(`the pull request misses or has a bad ${key}`);
-    return value;
-  };
   return {
-    consumerGroup: fields.consumerGroup ?? '',
-    topic: fields.topic ?? '',
-    queueId: num('queueId'),
-    queueOffset: num('queueOffset'),
-    maxMsgNums: num('maxMsgNums'),
-    sysFlag: num('sysFlag'),
-    commitOffset: Number(fields.commitOffset ?? 0),
-    suspendTimeoutMillis: Number(fields.suspendTimeoutMillis ?? 0),
+    consumerGroup: checkGroup(requiredText(fields, 'consumerGroup'), 'consumerGroup'),
+    topic: checkTopic(requiredText(fields, 'topic'), 'topic'),
+    queueId: requiredInt(fields, 'queueId', 0, INT32_MAX),
+    queueOffset: requiredInt(fields, 'queueOffset', LONG_MIN, LONG_MAX),
+    maxMsgNums: requiredInt(fields, 'maxMsgNums', 0, INT32_MAX),
+    sysFlag: requiredInt(fields, 'sysFlag', 0, INT32_MAX),
+    commitOffset: optionalInt(fields, 'commitOffset', 0, -1, LONG_MAX),
+    suspendTimeoutMillis: optionalInt(fields, 'suspendTimeoutMillis', 0, 0, LONG_MAX),
     subscription: fields.subscription,
   };
 }
@@ -106,7 +108,7 @@ export class PullProcessor {
       code = ResponseCode.PULL_RETRY_IMMEDIATELY;
       suggest = MASTER_ID;
     }
-    if (header.sysFlag & PullSysFlag.COMMIT_OFFSET && allowSuspend && !this.settings.isSlave && header.consumerGroup) {
+    if (header.sysFlag & PullSysFlag.COMMIT_OFFSET && allowSuspend && !this.settings.isSlave && header.commitOffset >= 0) {
       this.offsets.commit(header.consumerGroup, header.topic, header.queueId, header.commitOffset);
     }
     if (code === ResponseCode.PULL_NOT_FOUND && allowSuspend && header.sysFlag & PullSysFlag.SUSPEND) {
@@ -160,9 +162,14 @@ export class PullProcessor {
     }
   }
 
+  /** Runs from a timer or the store's commit listener: a failure answers this pull, it never escapes. */
   private answer(pull: HeldPull): void {
-    const response = this.process(pull.request, pull.respond, false);
-    if (response) pull.respond(response);
+    try {
+      const response = this.process(pull.request, pull.respond, false);
+      if (response) pull.respond(response);
+    } catch (error) {
+      pull.respond(createResponse(pull.request, ResponseCode.SYSTEM_ERROR, `pull failed: ${(error as Error).message}`));
+    }
   }
 
   /** Answers every held pull (shutdown). */

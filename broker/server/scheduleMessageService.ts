@@ -17,6 +17,8 @@ import {
   findProperty, type MessageToStore, parseProperties, serializeProperties, type StoredMessage, SysFlag,
 } from '../store/messageCodec.js';
 import type { MessageStore } from '../store/messageStore.js';
+import { INT32_MAX } from './headerFields.js';
+import { topicNameProblem } from './nameValidator.js';
 
 /** FIRST_DELAY_TIME: each level's first look, after start. */
 export const FIRST_DELAY_MS = 1000;
@@ -56,8 +58,10 @@ export function toScheduleTopic(message: MessageToStore, maxDelayLevel: number):
  */
 export function restoredFromSchedule(message: StoredMessage): MessageToStore | null {
   const topic = findProperty(message.properties, 'REAL_TOPIC');
-  const queueId = Number(findProperty(message.properties, 'REAL_QID'));
-  if (!topic || topic === TRANS_HALF_TOPIC || !Number.isInteger(queueId) || queueId < 0) return null;
+  const queueIdText = findProperty(message.properties, 'REAL_QID') ?? '';
+  const queueId = /^\d{1,10}$/.test(queueIdText) ? Number(queueIdText) : -1;
+  // The properties are client data: a path-like REAL_TOPIC must not become a ConsumeQueue directory.
+  if (!topic || topicNameProblem(topic) || topic === TRANS_HALF_TOPIC || queueId < 0 || queueId > INT32_MAX) return null;
   return {
     topic, queueId, flag: message.flag, body: message.body, properties: message.properties, sysFlag: message.sysFlag,
     bornTimestamp: message.bornTimestamp, bornHost: message.bornHost, storeHost: message.storeHost,

@@ -1,6 +1,8 @@
 // SEND_MESSAGE (10) uses long header names; SEND_MESSAGE_V2 (310) and SEND_BATCH_MESSAGE
 // (320) use one-letter keys a…n (SendMessageRequestHeaderV2). Both become SendRequestHeader.
 import { FlushbenchError } from '../../protocol/errors.js';
+import { INT32_MAX, INT32_MIN, LONG_MAX, optionalInt, requiredInt, requiredText } from './headerFields.js';
+import { checkGroup, checkTopic } from './nameValidator.js';
 
 export interface SendRequestHeader {
   producerGroup: string;
@@ -18,62 +20,43 @@ export interface SendRequestHeader {
   batch: boolean;
 }
 
-/** SendMessageRequestHeaderV2's one-letter keys: a producerGroup, b topic, c defaultTopic, d defaultTopicQueueNums, e queueId,
- * f sysFlag, g bornTimestamp, h flag, i properties, j reconsumeTimes, k unitMode, l maxReconsumeTimes, m batch. */
+/** A client's defaultTopicQueueNums above this is refused (UPDATE_AND_CREATE_TOPIC's cap too). */
+const QUEUE_NUMS_MAX = 1024;
 
-function missing(name: string): never {
-  throw new FlushbenchError('MISSING_HEADER', `the request misses the required header field ${name}`);
-}
-
-function integer(value: string | undefined, name: string): number {
-  if (value === undefined) missing(name);
-  const parsed = Number(value);
-  if (!Number.isFinite(parsed)) throw new FlushbenchError('BAD_HEADER', `header field ${name} is not a number: ${value}`);
-  return parsed;
-}
-
-function text(value: string | undefined, name: string): string {
-  return value === undefined ? missing(name) : value;
-}
+/** Header keys of SEND_MESSAGE (10) and of SendMessageRequestHeaderV2 (310, 320: one letter each). */
+type HeaderKey = keyof SendRequestHeader;
+const V1_KEYS: Record<HeaderKey, string> = {
+  producerGroup: 'producerGroup', topic: 'topic', defaultTopic: 'defaultTopic', defaultTopicQueueNums: 'defaultTopicQueueNums', queueId: 'queueId',
+  sysFlag: 'sysFlag', bornTimestamp: 'bornTimestamp', flag: 'flag', properties: 'properties', reconsumeTimes: 'reconsumeTimes', unitMode: 'unitMode',
+  maxReconsumeTimes: 'maxReconsumeTimes', batch: 'batch',
+};
+const V2_KEYS: Record<HeaderKey, string> = {
+  producerGroup: 'a', topic: 'b', defaultTopic: 'c', defaultTopicQueueNums: 'd', queueId: 'e', sysFlag: 'f', bornTimestamp: 'g', flag: 'h',
+  properties: 'i', reconsumeTimes: 'j', unitMode: 'k', maxReconsumeTimes: 'l', batch: 'm',
+};
 
 /**
- * SendMessageRequestHeader(V2) → SendRequestHeader. Straight-line field reads: this runs once
- * per send, so no per-field closures or key mapping.
+ * SendMessageRequestHeader(V2) → SendRequestHeader, every field checked (names by
+ * nameValidator, numbers by headerFields) before the processor assigns any offset; a bad field
+ * throws a FlushbenchError naming it. Straight-line field reads: this runs once per send.
  */
 export function decodeSendHeader(fields: Record<string, string> | undefined, v2: boolean): SendRequestHeader {
   const f = fields ?? {};
-  if (v2) {
-    const maxReconsumeTimes = f.l;
-    return {
-      producerGroup: text(f.a, 'producerGroup'),
-      topic: text(f.b, 'topic'),
-      defaultTopic: text(f.c, 'defaultTopic'),
-      defaultTopicQueueNums: integer(f.d, 'defaultTopicQueueNums'),
-      queueId: integer(f.e, 'queueId'),
-      sysFlag: integer(f.f, 'sysFlag'),
-      bornTimestamp: integer(f.g, 'bornTimestamp'),
-      flag: integer(f.h, 'flag'),
-      properties: f.i ?? '',
-      reconsumeTimes: Number(f.j ?? 0) || 0,
-      unitMode: f.k === 'true',
-      maxReconsumeTimes: maxReconsumeTimes !== undefined ? Number(maxReconsumeTimes) : null,
-      batch: f.m === 'true',
-    };
-  }
+  const k = v2 ? V2_KEYS : V1_KEYS;
   return {
-    producerGroup: text(f.producerGroup, 'producerGroup'),
-    topic: text(f.topic, 'topic'),
-    defaultTopic: text(f.defaultTopic, 'defaultTopic'),
-    defaultTopicQueueNums: integer(f.defaultTopicQueueNums, 'defaultTopicQueueNums'),
-    queueId: integer(f.queueId, 'queueId'),
-    sysFlag: integer(f.sysFlag, 'sysFlag'),
-    bornTimestamp: integer(f.bornTimestamp, 'bornTimestamp'),
-    flag: integer(f.flag, 'flag'),
-    properties: f.properties ?? '',
-    reconsumeTimes: Number(f.reconsumeTimes ?? 0) || 0,
-    unitMode: f.unitMode === 'true',
-    maxReconsumeTimes: f.maxReconsumeTimes !== undefined ? Number(f.maxReconsumeTimes) : null,
-    batch: f.batch === 'true',
+    producerGroup: checkGroup(requiredText(f, k.producerGroup, 'producerGroup'), 'producerGroup'),
+    topic: checkTopic(requiredText(f, k.topic, 'topic'), 'topic'),
+    defaultTopic: checkTopic(requiredText(f, k.defaultTopic, 'defaultTopic'), 'defaultTopic'),
+    defaultTopicQueueNums: requiredInt(f, k.defaultTopicQueueNums, 1, QUEUE_NUMS_MAX, 'defaultTopicQueueNums'),
+    queueId: requiredInt(f, k.queueId, INT32_MIN, INT32_MAX, 'queueId'),
+    sysFlag: requiredInt(f, k.sysFlag, 0, INT32_MAX, 'sysFlag'),
+    bornTimestamp: requiredInt(f, k.bornTimestamp, 0, LONG_MAX, 'bornTimestamp'),
+    flag: requiredInt(f, k.flag, INT32_MIN, INT32_MAX, 'flag'),
+    properties: f[k.properties] ?? '',
+    reconsumeTimes: optionalInt(f, k.reconsumeTimes, 0, 0, INT32_MAX, 'reconsumeTimes'),
+    unitMode: f[k.unitMode] === 'true',
+    maxReconsumeTimes: f[k.maxReconsumeTimes] === undefined ? null : optionalInt(f, k.maxReconsumeTimes, -1, -1, INT32_MAX, 'maxReconsumeTimes'),
+    batch: f[k.batch] === 'true',
   };
 }
 

@@ -17,7 +17,7 @@ import type { BrokerMetrics } from './brokerMetrics.js';
 import { toScheduleTopic } from './scheduleMessageService.js';
 import { decodeBatchBody, decodeSendHeader, type SendRequestHeader } from './sendHeaders.js';
 import { Perm } from '../../protocol/route.js';
-import { topicNameProblem, type TopicConfigManager } from './topicConfigManager.js';
+import type { TopicConfigManager } from './topicConfigManager.js';
 
 export interface SendSettings {
   brokerClusterName: string;
@@ -79,12 +79,8 @@ export class SendProcessor {
     if (header.topic === SCHEDULE_TOPIC) {
       return createResponse(request, ResponseCode.NO_PERMISSION, `Sending message to topic[${header.topic}] is forbidden.`);
     }
-    // Known topics were validated when they were created; only a new name needs the check.
+    // decodeSendHeader checked the topic and group names (TopicValidator) and every number.
     let topic = this.topics.get(header.topic);
-    if (!topic) {
-      const problem = topicNameProblem(header.topic);
-      if (problem) return createResponse(request, ResponseCode.SYSTEM_ERROR, problem);
-    }
     if (!topic && this.settings.autoCreateTopicEnable) {
       topic = this.topics.createFromTemplate(header.topic, header.defaultTopic, header.defaultTopicQueueNums) ?? undefined;
     }

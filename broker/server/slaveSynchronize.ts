@@ -140,7 +140,10 @@ export class SlaveSynchronize {
 
   /** First round after initialDelayMs, then one every syncIntervalMs (fixed rate; a round still running is not doubled). */
   start(): void {
-    const tick = () => void this.syncAll();
+    // syncAll() records failures itself; the catch is for a bug in that bookkeeping, which must not end the process.
+    const tick = () => {
+      this.syncAll().catch((error: unknown) => this.log.error({ err: errorMessage(error) }, 'slave sync round failed unexpectedly'));
+    };
     this.startTimer = setTimeout(() => {
       this.startTimer = null;
       if (this.stopped) return;

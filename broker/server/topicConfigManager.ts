@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { childLogger } from '../../protocol/logger.js';
 import { Perm } from '../../protocol/route.js';
+import { checkTopic, topicNameProblem } from './nameValidator.js';
 
 const log = childLogger('topics');
 
@@ -13,8 +14,6 @@ export const SELF_TEST_TOPIC = 'SELF_TEST_TOPIC';
 export const OFFSET_MOVED_EVENT = 'OFFSET_MOVED_EVENT';
 export const RETRY_GROUP_TOPIC_PREFIX = '%RETRY%';
 export const DLQ_GROUP_TOPIC_PREFIX = '%DLQ%';
-const VALID_TOPIC = /^[%|a-zA-Z0-9_-]+$/;
-export const MAX_TOPIC_LENGTH = 127;
 
 export interface TopicConfig {
   topicName: string;
@@ -35,13 +34,7 @@ export function topicConfig(topicName: string, readQueueNums: number, writeQueue
   return { topicName, readQueueNums, writeQueueNums, perm, topicFilterType: 'SINGLE_TAG', topicSysFlag: 0, order: false };
 }
 
-/** Why a topic name is unusable, or null (TopicValidator). */
-export function topicNameProblem(topic: string): string | null {
-  if (!topic) return 'the topic name is empty';
-  if (topic.length > MAX_TOPIC_LENGTH) return `the topic name is longer than ${MAX_TOPIC_LENGTH} characters`;
-  if (!VALID_TOPIC.test(topic)) return `the topic name ${topic} contains characters outside [%|a-zA-Z0-9_-]`;
-  return null;
-}
+export { MAX_TOPIC_LENGTH, topicNameProblem } from './nameValidator.js';
 
 export class TopicConfigManager {
   private readonly topics = new Map<string, TopicConfig>();
@@ -76,7 +69,12 @@ export class TopicConfigManager {
     if (!fs.existsSync(this.filePath)) return;
     try {
       const parsed = JSON.parse(fs.readFileSync(this.filePath, 'utf8')) as { topicConfigTable?: Record<string, TopicConfig>; dataVersion?: DataVersion };
-      for (const [name, config] of Object.entries(parsed.topicConfigTable ?? {})) this.topics.set(name, { ...topicConfig(name, 4, 4, 6), ...config });
+      for (const [name, config] of Object.entries(parsed.topicConfigTable ?? {})) {
+        // A name a client could not send today (written before names were checked) is kept in the file but not served.
+        const problem = topicNameProblem(name);
+        if (problem) log.error({ file: this.filePath, problem }, 'topics.json: topic skipped');
+        else this.topics.set(name, { ...topicConfig(name, 4, 4, 6), ...config });
+      }
       if (parsed.dataVersion) Object.assign(this.dataVersion, parsed.dataVersion);
     } catch (error) {
       log.error({ file: this.filePath, err: String(error) }, 'cannot read topics.json; starting with system topics only (file kept)');
@@ -109,6 +107,7 @@ export class TopicConfigManager {
 
   /** UPDATE_AND_CREATE_TOPIC. Resolves once the name servers have the change (onChange settled). */
   upsert(config: TopicConfig): Promise<void> {
+    checkTopic(config.topicName); // every way in (admin, send, heartbeat, send-back) ends here: never store a path-like name
     this.topics.set(config.topicName, config);
     this.bumpVersion();
     this.persist();
@@ -126,7 +125,12 @@ export class TopicConfigManager {
     if (dataVersion.timestamp === this.dataVersion.timestamp && dataVersion.counter === this.dataVersion.counter) return false;
     const keptSystemTopics = [...this.systemTopicNames].filter((name) => !Object.hasOwn(table, name)).flatMap((name) => this.topics.get(name) ?? []);
     this.topics.clear();
-    for (const [name, config] of Object.entries(table)) this.topics.set(name, { ...config, topicName: name });
+    for (const [name, config] of Object.entries(table)) {
+      // The master's table comes over the wire: a bad name must not become a directory here.
+      const problem = topicNameProblem(name);
+      if (problem) log.error({ problem }, 'master topic config: topic skipped');
+      else this.topics.set(name, { ...config, topicName: name });
+    }
     for (const config of keptSystemTopics) this.topics.set(config.topicName, config);
     this.dataVersion.timestamp = dataVersion.timestamp;
     this.dataVersion.counter = dataVersion.counter;
@@ -146,8 +150,13 @@ export class TopicConfigManager {
     const queueNums = Math.max(1, Math.min(clientDefaultQueueNums, template.writeQueueNums));
     const created = topicConfig(topic, queueNums, queueNums, template.perm & ~Perm.INHERIT);
     log.info({ topic, queueNums }, 'topic auto-created from template');
-    void this.upsert(created);
+    this.upsertDetached(created);
     return created;
+  }
+
+  /** upsert() without waiting for the name servers; a failed registration is logged, never unhandled. */
+  private upsertDetached(config: TopicConfig): void {
+    this.upsert(config).catch((error: unknown) => log.error({ topic: config.topicName, err: String(error) }, 'cannot register the new topic with the name servers; the next periodic registration carries it'));
   }
 
   /** createTopicInSendMessageBackMethod: %RETRY%<group> with 1 queue, perm RW. */
@@ -155,7 +164,7 @@ export class TopicConfigManager {
     const existing = this.topics.get(topic);
     if (existing) return existing;
     const created = topicConfig(topic, queueNums, queueNums, Perm.READ | Perm.WRITE);
-    void this.upsert(created);
+    this.upsertDetached(created);
     return created;
   }
 }

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { BrokerController } from '../../broker/server/brokerController.js';
 import { brokerConfigFrom, parseOverrides } from '../../broker/server/brokerConfig.js';
+import { installProcessGuard } from '../../broker/server/processGuard.js';
 import { loadPropertiesFile } from './propertiesFile.js';
 
 export function register(program: Command): void {
@@ -17,7 +18,9 @@ export function register(program: Command): void {
       const config = brokerConfigFrom({ ...raw, ...parseOverrides(overrides) });
       for (const warning of config.warnings) process.stderr.write(`warning: ${warning}\n`);
       const { broker, ports } = await BrokerController.start(config);
-      for (const warning of broker.store.warnings) if (!config.warnings.includes(warning)) process.stderr.write(`warning: ${warning}\n`);
+      // From here on an error nobody handled fails the store (reads go on) instead of ending the process.
+      installProcessGuard(broker);
+      for (const warning of broker.store.warnings) process.stderr.write(`warning: ${warning}\n`);
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;

@@ -119,7 +119,7 @@ test('UPDATE_AND_CREATE_TOPIC: the route is visible through the name server as s
 });
 
 test('metrics endpoint: Prometheus text with rocketmq_flush_behind_bytes; POST /produce/<topic> answers PUT_OK', { timeout: 20_000 }, async () => {
-  const broker = await startTestBroker({ metricsPort: '-1' });
+  const broker = await startTestBroker({ metricsPort: '-1', httpProduceEnable: 'true' });
   try {
     const base = `http://127.0.0.1:${broker.ports.metricsPort}`;
     assert.ok(broker.ports.metricsPort && broker.ports.metricsPort > 0);
@@ -143,7 +143,7 @@ test('metrics endpoint: Prometheus text with rocketmq_flush_behind_bytes; POST /
 
     const settings = await (await fetch(`${base}/settings`)).json() as Record<string, string>;
     assert.equal(settings.flushDiskType, 'ASYNC_FLUSH');
-    assert.equal((await fetch(`${base}/produce/bad topic!`, { method: 'POST', body: 'x' })).status, 404);
+    assert.equal((await fetch(`${base}/produce/bad topic!`, { method: 'POST', body: 'x' })).status, 400);
     assert.equal((await fetch(`${base}/nothing`)).status, 404);
   } finally {
     await broker.stop();
