@@ -1,9 +1,7 @@
 // Records every send acknowledgement: status counts, an HdrHistogram of latency (µs) for the
 // whole measured window, and one histogram per second for the time series. Acks that arrive
 // during warm-up are counted separately and left out of the results.
-import hdr from 'hdr-histogram-js';
-
-export type Histogram = ReturnType<typeof hdr.build>;
+import { newLatencyHistogram } from '../reports/histogram.js';
 
 /** Send outcomes as RocketMQ's Java client names them, plus transport failures. */
 export type AckStatus =
@@ -27,10 +25,6 @@ export function ackStatusForCode(code: number): AckStatus {
     case 17: return 'TOPIC_NOT_EXIST';
     default: return 'OTHER_RESPONSE';
   }
-}
-
-export function newLatencyHistogram(): Histogram {
-  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3, useWebAssembly: false });
 }
 
 export interface SecondSample {

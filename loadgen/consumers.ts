@@ -3,7 +3,7 @@
 import { RequestCode, ResponseCode } from '../protocol/codes.js';
 import { createRequest } from '../protocol/remotingCommand.js';
 import { RemotingClient } from '../protocol/remotingClient.js';
-import { newLatencyHistogram, type Histogram } from './ackRecorder.js';
+import { newLatencyHistogram, type Histogram } from '../reports/histogram.js';
 import type { WriteQueue } from '../protocol/route.js';
 
 const PULL_FLAG_SUSPEND = 2;

@@ -1,6 +1,6 @@
 // What one `bench run` hands to the report writer. The load generator fills it; the writer
 // turns it into summary.json, CSVs, .hgrm, PNG charts, report.md and report.html.
-import type { Histogram } from '../loadgen/ackRecorder.js';
+import type { Histogram } from './histogram.js';
 
 export const SUMMARY_SCHEMA_VERSION = 1;
 

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { newLatencyHistogram } from '../../loadgen/ackRecorder.js';
+import { newLatencyHistogram } from '../../reports/histogram.js';
 import { collectHostFacts, mountOf } from '../../loadgen/hostFacts.js';
 import { verdictOf } from '../../reports/verdict.js';
 import type { ProfileResult, RunData, RunResult } from '../../reports/runData.js';
