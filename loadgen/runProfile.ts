@@ -5,17 +5,18 @@ import path from 'node:path';
 import fs from 'node:fs';
 import { RemotingClient } from '../protocol/remotingClient.js';
 import { SerializeType } from '../protocol/codes.js';
+import { fetchTopicRoute, type WriteQueue, writeQueues } from '../protocol/route.js';
+import { foldRuns } from '../reports/foldRuns.js';
+import { latencySummary } from '../reports/histogram.js';
 import type { LoadSettings, ProfileResult, RunResult, TimeseriesPoint } from '../reports/runData.js';
-import { AckRecorder, newLatencyHistogram, SUCCESS_STATUSES, type Histogram } from './ackRecorder.js';
+import { AckRecorder, type SecondSample } from './ackRecorder.js';
 import { type Cluster, launchCluster } from './clusterLauncher.js';
+import { ConsumerPool } from './consumers.js';
+import { runHttpLoad } from './httpDriver.js';
 import { histogramQuantileMs, type MetricValues, scrapeMetrics } from './metricsScraper.js';
 import { ProducerPool } from './producers.js';
-import { runHttpLoad } from './httpDriver.js';
-import { ConsumerPool } from './consumers.js';
 import type { Profile, ProfileVariant } from './profile.js';
-import { fetchTopicRoute, writeQueues } from '../protocol/route.js';
 import { createTopic } from './topicAdmin.js';
-import { verdictOf } from '../reports/verdict.js';
 
 export interface RunOptions {
   storeDir: string;
@@ -31,10 +32,24 @@ export interface RunOptions {
 }
 
 const PRODUCERS_PER_CONNECTION = 16;
+/** How long a new topic may take to appear on the name server, and how often to ask. */
+const ROUTE_TIMEOUT_MS = 5000;
+const ROUTE_RETRY_MS = 100;
+/** Per-send timeout of the remoting producers (RocketMQ's default sendMsgTimeout is 3 s). */
+const SEND_TIMEOUT_MS = 3000;
+/** The HTTP driver runs warm-up + measurement + this margin, and is stopped before it ends. */
+const HTTP_LOAD_MARGIN_S = 5;
+/** After stop: how long in-flight sends and consumer loops get to finish. */
+const LOAD_DRAIN_TIMEOUT_MS = 10_000;
+const CONSUMER_DRAIN_TIMEOUT_MS = 6000;
+/** A broker's /settings answer; without it the profile's properties are reported. */
+const SETTINGS_TIMEOUT_MS = 2000;
 
 function say(options: RunOptions, line: string): void {
   if (!options.quiet) process.stderr.write(`${line}\n`);
 }
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function variantNodes(profile: Profile, variant: ProfileVariant | null) {
   return profile.nodes.map((node) => ({ ...node, properties: { ...node.properties, ...(variant?.set ?? {}) } }));
@@ -64,12 +79,18 @@ function delta(before: MetricValues[], after: MetricValues[], name: string): num
   return a === null || b === null ? null : a - b;
 }
 
+function merge(values: MetricValues[]): MetricValues {
+  const out: MetricValues = new Map();
+  for (const v of values) for (const [k, x] of v) out.set(k, (out.get(k) ?? 0) + x);
+  return out;
+}
+
 async function settingsOf(cluster: Cluster | null): Promise<Record<string, Record<string, string>>> {
   const out: Record<string, Record<string, string>> = {};
   for (const node of cluster?.nodes ?? []) {
     const url = node.metricsUrl.replace(/\/metrics$/, '/settings');
     try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      const response = await fetch(url, { signal: AbortSignal.timeout(SETTINGS_TIMEOUT_MS) });
       out[node.node.name] = (await response.json()) as Record<string, string>;
     } catch {
       out[node.node.name] = node.properties;
@@ -78,138 +99,195 @@ async function settingsOf(cluster: Cluster | null): Promise<Record<string, Recor
   return out;
 }
 
-async function runOnce(profile: Profile, variant: ProfileVariant | null, run: number, options: RunOptions, load: LoadSettings) {
-  const label = `${profile.name}${variant ? ` [${variant.name}]` : ''} run ${run}/${options.repeat}`;
-  const storeDir = path.join(options.storeDir, `${profile.name}${variant ? `-${variant.name.replace(/[^\w.-]+/g, '_')}` : ''}-run${run}`);
-  let cluster: Cluster | null = null;
-  const clients: RemotingClient[] = [];
-  try {
-    let namesrv = options.namesrv;
-    if (!namesrv) {
-      say(options, `${label}: starting cluster (store ${storeDir})`);
-      cluster = await launchCluster(variantNodes(profile, variant), {
-        storeDir, logDir: path.join(options.logDir, path.basename(storeDir)), onProgress: (l) => say(options, `  ${l}`), httpProduce: load.driver === 'http',
-      });
-      namesrv = cluster.namesrvAddress;
-    }
-    await createTopic(namesrv, load.topic, { queues: load.queues });
-    const nameClient = new RemotingClient(namesrv);
-    clients.push(nameClient);
-    let route = null;
-    for (let i = 0; i < 50 && !route; i++) {
-      route = await fetchTopicRoute(nameClient, load.topic);
-      if (!route) await new Promise((r) => setTimeout(r, 100));
-    }
-    if (!route) throw new Error(`topic ${load.topic} has no route on ${namesrv}`);
-    const queues = writeQueues(route);
-    const pools = new Map<string, RemotingClient[]>();
-    let round = 0;
-    const clientFor = (address: string) => {
-      let list = pools.get(address);
-      if (!list) {
-        const connections = Math.max(1, Math.ceil(load.producers / PRODUCERS_PER_CONNECTION));
-        list = Array.from({ length: connections }, () => new RemotingClient(address, { serializeType: SerializeType[options.serializeType], liteResponses: true }));
-        clients.push(...list);
-        pools.set(address, list);
-      }
-      return list[round++ % list.length];
-    };
-    const recorder = new AckRecorder();
-    const consumers = load.consumers > 0 ? new ConsumerPool(load.topic, queues, load.consumers) : null;
-    const consuming = consumers ? await consumers.start() : null;
-    let stopLoad: () => void;
-    let running: Promise<void>;
-    if (load.driver === 'http') {
-      const first = cluster?.nodes.find((n) => n.node.role === 'master');
-      if (!first) throw new Error('--driver http needs a cluster launched by bench run (not --namesrv): it loads the broker\'s HTTP produce endpoint');
-      const http = runHttpLoad({
-        url: first.metricsUrl.replace(/\/metrics$/, `/produce/${load.topic}`), connections: load.producers, sizeBytes: load.sizeBytes,
-        seconds: load.warmupS + load.durationS + 5,
-      }, recorder);
-      stopLoad = http.stop;
-      running = http.done;
-    } else {
-      const pool = new ProducerPool({ ...load, sendTimeoutMs: 3000, producerGroup: 'benchmark_producer', serializeType: SerializeType[options.serializeType] }, queues, clientFor, recorder);
-      stopLoad = () => pool.stop();
-      running = pool.run();
-    }
-    say(options, `${label}: warm-up ${load.warmupS} s, then ${load.durationS} s measured, ${load.producers} producers × ${load.sizeBytes} B`);
-    await new Promise((r) => setTimeout(r, load.warmupS * 1000));
-    let previous = await masterMetrics(cluster);
-    const first = previous;
-    recorder.startMeasuring();
-    if (consumers) consumers.measuring = true;
-    const timeseries: TimeseriesPoint[] = [];
-    const started = performance.now();
-    for (let second = 1; second <= load.durationS; second++) {
-      await new Promise((r) => setTimeout(r, Math.max(0, started + second * 1000 - performance.now())));
-      const sample = recorder.closeSecond();
-      const now = await masterMetrics(cluster);
-      const fsyncs = delta(previous, now, 'rocketmq_fsync_total');
-      const flushedMessages = delta(previous, now, 'rocketmq_messages_flushed_total');
-      timeseries.push({
-        second, tps: sample.ok, sendOkPerSecond: sample.sendOk, failures: sample.failures,
-        latencyMsP50: sample.latencyMsP50, latencyMsP99: sample.latencyMsP99, latencyMsMax: sample.latencyMsMax,
-        flushBehindBytes: sum(now, 'rocketmq_flush_behind_bytes'),
-        fsyncsPerSecond: fsyncs,
-        messagesPerFsync: fsyncs && flushedMessages !== null ? flushedMessages / fsyncs : null,
-        slaveLagBytes: sum(now, 'rocketmq_ha_slave_fall_behind_bytes'),
-        replicationLatencyMsP99: histogramQuantileMs('rocketmq_ha_replication_latency_seconds', merge(previous), merge(now), 0.99),
-      });
-      previous = now;
-      if (!options.quiet) {
-        process.stderr.write(
-          `  [${label}] Send TPS: ${sample.ok} Max RT(ms): ${sample.latencyMsMax.toFixed(1)} Average RT(ms): ${sample.latencyMsMean.toFixed(3)}` +
-            ` Send Failed: ${(recorder.statusCounts.TIMEOUT ?? 0) + (recorder.statusCounts.CONNECTION_ERROR ?? 0)}` +
-            ` Response Failed: ${recorder.failureCount - (recorder.statusCounts.TIMEOUT ?? 0) - (recorder.statusCounts.CONNECTION_ERROR ?? 0)}` +
-            ` p99(ms): ${sample.latencyMsP99.toFixed(2)} left: ${load.durationS - second}s\n`,
-        );
-      }
-    }
-    recorder.stopMeasuring();
-    if (consumers) consumers.measuring = false;
-    stopLoad();
-    await Promise.race([running, new Promise((r) => setTimeout(r, 10_000))]);
-    consumers?.stop();
-    await Promise.race([consuming?.done, new Promise((r) => setTimeout(r, 6_000))]);
-    const fsyncTotal = delta(first, previous, 'rocketmq_fsync_total');
-    const flushedTotal = delta(first, previous, 'rocketmq_messages_flushed_total');
-    const effectiveSettings = await settingsOf(cluster);
-    const h = recorder.histogram;
-    const ok = recorder.okCount;
-    const result: RunResult = {
-      run,
-      tps: ok / recorder.measuredSeconds,
-      sent: ok + recorder.failureCount,
-      ok,
-      statusCounts: { ...recorder.statusCounts } as Record<string, number>,
-      latencyMs: latencySummary(h),
-      histogram: h,
-      timeseries,
-      endToEnd: consumers ? { consumed: consumers.received, latencyMs: latencySummary(consumers.histogram) } : null,
-      broker: cluster ? {
-        fsyncs: fsyncTotal,
-        messagesPerFsync: fsyncTotal ? (flushedTotal ?? 0) / fsyncTotal : null,
-        flushFailedTimes: sum(previous, 'rocketmq_flush_failed_times_total'),
-      } : null,
-    };
-    return { result, effectiveSettings };
-  } finally {
-    for (const client of clients) client.close();
-    await cluster?.stop();
-    if (cluster && !options.keepStore) fs.rmSync(storeDir, { recursive: true, force: true });
+/** One run's state, shared by its steps; `clients` and `cluster` are closed by stopCluster. */
+interface RunContext {
+  label: string;
+  storeDir: string;
+  options: RunOptions;
+  load: LoadSettings;
+  cluster: Cluster | null;
+  clients: RemotingClient[];
+}
+
+/** The load while it runs. */
+interface RunningLoad {
+  recorder: AckRecorder;
+  consumers: ConsumerPool | null;
+  consuming: { done: Promise<void> } | null;
+  stop: () => void;
+  done: Promise<void>;
+}
+
+/** What the measured window produced. */
+interface Measurement {
+  timeseries: TimeseriesPoint[];
+  metricsAtStart: MetricValues[];
+  metricsAtEnd: MetricValues[];
+}
+
+/** Launches the profile's cluster unless --namesrv names one; returns the name server address. */
+async function startCluster(ctx: RunContext, profile: Profile, variant: ProfileVariant | null): Promise<string> {
+  if (ctx.options.namesrv) return ctx.options.namesrv;
+  say(ctx.options, `${ctx.label}: starting cluster (store ${ctx.storeDir})`);
+  ctx.cluster = await launchCluster(variantNodes(profile, variant), {
+    storeDir: ctx.storeDir, logDir: path.join(ctx.options.logDir, path.basename(ctx.storeDir)), onProgress: (l) => say(ctx.options, `  ${l}`),
+    httpProduce: ctx.load.driver === 'http',
+  });
+  return ctx.cluster.namesrvAddress;
+}
+
+/** Waits (bounded) until the name server routes the new topic; returns its writable queues. */
+async function resolveRoute(ctx: RunContext, namesrv: string): Promise<WriteQueue[]> {
+  const nameClient = new RemotingClient(namesrv);
+  ctx.clients.push(nameClient);
+  let route = null;
+  for (let attempt = 0; attempt < ROUTE_TIMEOUT_MS / ROUTE_RETRY_MS && !route; attempt++) {
+    route = await fetchTopicRoute(nameClient, ctx.load.topic);
+    if (!route) await sleep(ROUTE_RETRY_MS);
   }
+  if (!route) throw new Error(`topic ${ctx.load.topic} has no route on ${namesrv} after ${ROUTE_TIMEOUT_MS} ms`);
+  return writeQueues(route);
 }
 
-function merge(values: MetricValues[]): MetricValues {
-  const out: MetricValues = new Map();
-  for (const v of values) for (const [k, x] of v) out.set(k, (out.get(k) ?? 0) + x);
-  return out;
+/** Round-robin over a few connections per broker, opened on first use. */
+function connectionPool(ctx: RunContext): (address: string) => RemotingClient {
+  const pools = new Map<string, RemotingClient[]>();
+  let round = 0;
+  return (address) => {
+    let list = pools.get(address);
+    if (!list) {
+      const connections = Math.max(1, Math.ceil(ctx.load.producers / PRODUCERS_PER_CONNECTION));
+      list = Array.from({ length: connections }, () => new RemotingClient(address, { serializeType: SerializeType[ctx.options.serializeType], liteResponses: true }));
+      ctx.clients.push(...list);
+      pools.set(address, list);
+    }
+    return list[round++ % list.length];
+  };
 }
 
-export function latencySummary(h: Histogram) {
-  const at = (p: number) => (h.totalCount ? h.getValueAtPercentile(p) / 1000 : 0);
-  return { p50: at(50), p90: at(90), p99: at(99), p999: at(99.9), max: h.totalCount ? h.maxValue / 1000 : 0, mean: h.totalCount ? h.mean / 1000 : 0 };
+/** Starts consumers (if any) and the producers or the HTTP driver; nothing is measured yet. */
+async function startLoad(ctx: RunContext, queues: WriteQueue[]): Promise<RunningLoad> {
+  const { load, options } = ctx;
+  const recorder = new AckRecorder();
+  const consumers = load.consumers > 0 ? new ConsumerPool(load.topic, queues, load.consumers) : null;
+  const consuming = consumers ? await consumers.start() : null;
+  if (load.driver === 'http') {
+    const first = ctx.cluster?.nodes.find((n) => n.node.role === 'master');
+    if (!first) throw new Error('--driver http needs a cluster launched by bench run (not --namesrv): it loads the broker\'s HTTP produce endpoint');
+    const http = runHttpLoad({
+      url: first.metricsUrl.replace(/\/metrics$/, `/produce/${load.topic}`), connections: load.producers, sizeBytes: load.sizeBytes,
+      seconds: load.warmupS + load.durationS + HTTP_LOAD_MARGIN_S,
+    }, recorder);
+    return { recorder, consumers, consuming, stop: http.stop, done: http.done };
+  }
+  const pool = new ProducerPool({ ...load, sendTimeoutMs: SEND_TIMEOUT_MS, producerGroup: 'benchmark_producer', serializeType: SerializeType[options.serializeType] }, queues, connectionPool(ctx), recorder);
+  return { recorder, consumers, consuming, stop: () => pool.stop(), done: pool.run() };
+}
+
+async function warmUp(ctx: RunContext): Promise<void> {
+  const { load } = ctx;
+  say(ctx.options, `${ctx.label}: warm-up ${load.warmupS} s, then ${load.durationS} s measured, ${load.producers} producers × ${load.sizeBytes} B`);
+  await sleep(load.warmupS * 1000);
+}
+
+function progressLine(ctx: RunContext, recorder: AckRecorder, sample: SecondSample, second: number): string {
+  const transportFailures = (recorder.statusCounts.TIMEOUT ?? 0) + (recorder.statusCounts.CONNECTION_ERROR ?? 0);
+  return `  [${ctx.label}] Send TPS: ${sample.ok} Max RT(ms): ${sample.latencyMsMax.toFixed(1)} Average RT(ms): ${sample.latencyMsMean.toFixed(3)}`
+    + ` Send Failed: ${transportFailures}`
+    + ` Response Failed: ${recorder.failureCount - transportFailures}`
+    + ` p99(ms): ${sample.latencyMsP99.toFixed(2)} left: ${ctx.load.durationS - second}s\n`;
+}
+
+/** The measured window: one time-series point per second, broker metrics scraped each second. */
+async function measure(ctx: RunContext, running: RunningLoad): Promise<Measurement> {
+  const { recorder, consumers } = running;
+  const metricsAtStart = await masterMetrics(ctx.cluster);
+  let previous = metricsAtStart;
+  recorder.startMeasuring();
+  if (consumers) consumers.measuring = true;
+  const timeseries: TimeseriesPoint[] = [];
+  const started = performance.now();
+  for (let second = 1; second <= ctx.load.durationS; second++) {
+    await sleep(Math.max(0, started + second * 1000 - performance.now()));
+    const sample = recorder.closeSecond();
+    const now = await masterMetrics(ctx.cluster);
+    const fsyncs = delta(previous, now, 'rocketmq_fsync_total');
+    const flushedMessages = delta(previous, now, 'rocketmq_messages_flushed_total');
+    timeseries.push({
+      second, tps: sample.ok, sendOkPerSecond: sample.sendOk, failures: sample.failures,
+      latencyMsP50: sample.latencyMsP50, latencyMsP99: sample.latencyMsP99, latencyMsMax: sample.latencyMsMax,
+      flushBehindBytes: sum(now, 'rocketmq_flush_behind_bytes'),
+      fsyncsPerSecond: fsyncs,
+      messagesPerFsync: fsyncs && flushedMessages !== null ? flushedMessages / fsyncs : null,
+      slaveLagBytes: sum(now, 'rocketmq_ha_slave_fall_behind_bytes'),
+      replicationLatencyMsP99: histogramQuantileMs('rocketmq_ha_replication_latency_seconds', merge(previous), merge(now), 0.99),
+    });
+    previous = now;
+    if (!ctx.options.quiet) process.stderr.write(progressLine(ctx, recorder, sample, second));
+  }
+  recorder.stopMeasuring();
+  if (consumers) consumers.measuring = false;
+  return { timeseries, metricsAtStart, metricsAtEnd: previous };
+}
+
+/** Stops producers and consumers, giving in-flight work a bounded time to finish. */
+async function stopLoad(running: RunningLoad): Promise<void> {
+  running.stop();
+  await Promise.race([running.done, sleep(LOAD_DRAIN_TIMEOUT_MS)]);
+  running.consumers?.stop();
+  await Promise.race([running.consuming?.done, sleep(CONSUMER_DRAIN_TIMEOUT_MS)]);
+}
+
+/** This run's RunResult from the recorder and the broker metrics of the measured window. */
+function collect(ctx: RunContext, run: number, running: RunningLoad, measured: Measurement): RunResult {
+  const { recorder, consumers } = running;
+  const fsyncTotal = delta(measured.metricsAtStart, measured.metricsAtEnd, 'rocketmq_fsync_total');
+  const flushedTotal = delta(measured.metricsAtStart, measured.metricsAtEnd, 'rocketmq_messages_flushed_total');
+  const ok = recorder.okCount;
+  return {
+    run,
+    tps: ok / recorder.measuredSeconds,
+    sent: ok + recorder.failureCount,
+    ok,
+    statusCounts: { ...recorder.statusCounts } as Record<string, number>,
+    latencyMs: latencySummary(recorder.histogram),
+    histogram: recorder.histogram,
+    timeseries: measured.timeseries,
+    endToEnd: consumers ? { consumed: consumers.received, latencyMs: latencySummary(consumers.histogram) } : null,
+    broker: ctx.cluster ? {
+      fsyncs: fsyncTotal,
+      messagesPerFsync: fsyncTotal ? (flushedTotal ?? 0) / fsyncTotal : null,
+      flushFailedTimes: sum(measured.metricsAtEnd, 'rocketmq_flush_failed_times_total'),
+    } : null,
+  };
+}
+
+/** Closes every client, stops a launched cluster and removes its store unless --keep-store. */
+async function stopCluster(ctx: RunContext): Promise<void> {
+  for (const client of ctx.clients) client.close();
+  await ctx.cluster?.stop();
+  if (ctx.cluster && !ctx.options.keepStore) fs.rmSync(ctx.storeDir, { recursive: true, force: true });
+}
+
+async function runOnce(profile: Profile, variant: ProfileVariant | null, run: number, options: RunOptions, load: LoadSettings) {
+  const ctx: RunContext = {
+    label: `${profile.name}${variant ? ` [${variant.name}]` : ''} run ${run}/${options.repeat}`,
+    storeDir: path.join(options.storeDir, `${profile.name}${variant ? `-${variant.name.replace(/[^\w.-]+/g, '_')}` : ''}-run${run}`),
+    options, load, cluster: null, clients: [],
+  };
+  try {
+    const namesrv = await startCluster(ctx, profile, variant);
+    await createTopic(namesrv, load.topic, { queues: load.queues });
+    const queues = await resolveRoute(ctx, namesrv);
+    const running = await startLoad(ctx, queues);
+    await warmUp(ctx);
+    const measured = await measure(ctx, running);
+    await stopLoad(running);
+    const effectiveSettings = await settingsOf(ctx.cluster);
+    return { result: collect(ctx, run, running, measured), effectiveSettings };
+  } finally {
+    await stopCluster(ctx);
+  }
 }
 
 export async function runProfileVariant(profile: Profile, variant: ProfileVariant | null, options: RunOptions): Promise<ProfileResult> {
@@ -220,51 +298,6 @@ export async function runProfileVariant(profile: Profile, variant: ProfileVarian
     runs.push(outcome.result);
     effectiveSettings = outcome.effectiveSettings;
   }
-  const histogram = newLatencyHistogram();
-  for (const run of runs) histogram.add(run.histogram);
-  const perSecond = runs.flatMap((r) => r.timeseries.map((p) => p.tps)).sort((a, b) => a - b);
-  const tpsValues = runs.map((r) => r.tps);
-  const mean = tpsValues.reduce((a, b) => a + b, 0) / tpsValues.length;
-  const perSecondMean = perSecond.reduce((a, b) => a + b, 0) / Math.max(1, perSecond.length);
-  const stddev = Math.sqrt(perSecond.reduce((a, b) => a + (b - perSecondMean) ** 2, 0) / Math.max(1, perSecond.length));
-  const statusCounts: Record<string, number> = {};
-  for (const run of runs) for (const [k, v] of Object.entries(run.statusCounts)) statusCounts[k] = (statusCounts[k] ?? 0) + v;
-  const { verdict, confidence } = verdictOf(profile.claim, tpsValues);
-  const notes: string[] = [];
-  if ((statusCounts.FLUSH_SLAVE_TIMEOUT ?? 0) + (statusCounts.SLAVE_NOT_AVAILABLE ?? 0) > 0) {
-    notes.push('Some sends were answered FLUSH_SLAVE_TIMEOUT or SLAVE_NOT_AVAILABLE. The seed says a sync-replication timeout still returns success; real RocketMQ returns these statuses (the Java client reports them as a SendResult status, not SEND_OK). They are counted in TPS like RocketMQ\'s benchmark does, and listed in the status columns.');
-  }
-  for (const [node, settings] of Object.entries(effectiveSettings)) {
-    if (settings.transientStorePoolEnable === 'true' && settings.transientStorePoolActive === 'false') {
-      notes.push(`${node}: transientStorePoolEnable=true was NOT in effect (RocketMQ uses the pool only with ASYNC_FLUSH on a master).`);
-    }
-  }
-  return {
-    profile: profile.name,
-    variant: variant?.name ?? null,
-    description: profile.description,
-    claim: profile.claim,
-    load: profile.load,
-    runs,
-    histogram,
-    tps: {
-      mean,
-      p50PerSecond: perSecond.length ? perSecond[Math.floor(perSecond.length / 2)] : 0,
-      stddevPerSecond: stddev,
-      min: Math.min(...tpsValues),
-      max: Math.max(...tpsValues),
-      spreadPercent: mean > 0 ? ((Math.max(...tpsValues) - Math.min(...tpsValues)) / 2 / mean) * 100 : 0,
-    },
-    latencyMs: latencySummary(histogram),
-    sent: runs.reduce((a, r) => a + r.sent, 0),
-    ok: runs.reduce((a, r) => a + r.ok, 0),
-    statusCounts,
-    verdict,
-    verdictConfidence: confidence,
-    harnessCeilingTps: options.harnessCeilingTps,
-    effectiveSettings,
-    notes,
-  };
+  const measured = { name: profile.name, variant: variant?.name ?? null, description: profile.description, claim: profile.claim, load: profile.load };
+  return foldRuns(measured, runs, effectiveSettings, options.harnessCeilingTps);
 }
-
-export { SUCCESS_STATUSES };
