@@ -9,10 +9,11 @@ import { register as verify } from './verify.js';
 import { register as probe } from './probe.js';
 import { register as tune } from './tune.js';
 import { register as compare } from './compare.js';
+import { register as rocketmq } from './rocketmq.js';
 
 type Register = (program: Command) => void;
 
-const registrations: Register[] = [run, compare, calibrate, verify, probe, tune, broker, namesrv, topic];
+const registrations: Register[] = [run, compare, calibrate, verify, probe, tune, broker, namesrv, topic, rocketmq];
 
 export function registerCommands(program: Command): void {
   for (const register of registrations) register(program);
