@@ -5,7 +5,7 @@
 // on Ctrl-C/SIGTERM, at process exit, or — after a crash — at the next start.
 import fs from 'node:fs';
 import path from 'node:path';
-import { errnoCode, FlushbenchError } from '../../protocol/errors.js';
+import { errnoCode, errorMessage, FlushbenchError } from '../../protocol/errors.js';
 import { type HostStateSpec, readHostState, removeHostState, restoreHostState, saveHostState } from '../hostState.js';
 import { defaultDiskStateDir, processAlive } from './diskRegistry.js';
 
@@ -142,7 +142,11 @@ export function enableStrictWriteback(options: WritebackOptions): StrictWritebac
   try {
     writeSysctls(procSys, { ...STRICT_WRITEBACK });
   } catch (error) {
-    restore();
+    try {
+      restore();
+    } catch (restoreError) {
+      throw new FlushbenchError('DISK_SYSCTL_FAILED', `${errorMessage(error)}; putting the originals back also failed (${errorMessage(restoreError)}): they are saved in ${stateFile}`, { cause: error });
+    }
     throw error;
   }
   process.on('exit', restore);
