@@ -24,8 +24,8 @@ const queueIdField = (request: RemotingCommand) => requiredInt(request.extFields
 const offsetField = (request: RemotingCommand, key: string) => requiredInt(request.extFields, key, 0, LONG_MAX);
 
 /** %RETRY%<group> / %DLQ%<group> must itself be a valid topic (127 characters at most). */
-function groupTopic(prefix: string, group: string): string {
-  return checkTopic(prefix + group, prefix === DLQ_GROUP_TOPIC_PREFIX ? 'group (as its %DLQ% topic)' : 'group (as its %RETRY% topic)');
+function groupTopic(prefix: string, group: string, field = 'group'): string {
+  return checkTopic(prefix + group, `${field} (as its ${prefix} topic)`);
 }
 
 /** Why a HEART_BEAT body cannot be registered, or null: every group and subscribed topic name is checked. */
@@ -37,7 +37,7 @@ export function heartbeatProblem(data: unknown): string | null {
     for (const producer of producerDataSet) checkGroup(String(producer?.groupName ?? ''), 'producerDataSet.groupName');
     for (const consumer of consumerDataSet) {
       const group = checkGroup(String(consumer?.groupName ?? ''), 'consumerDataSet.groupName');
-      groupTopic(RETRY_GROUP_TOPIC_PREFIX, group);
+      groupTopic(RETRY_GROUP_TOPIC_PREFIX, group, 'consumerDataSet.groupName');
       const subscriptions: unknown = consumer.subscriptionDataSet ?? [];
       if (!Array.isArray(subscriptions)) return `consumer group ${group}: subscriptionDataSet must be an array`;
       for (const subscription of subscriptions as SubscriptionData[]) checkTopic(String(subscription?.topic ?? ''), 'subscriptionDataSet.topic');
