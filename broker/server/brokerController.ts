@@ -207,10 +207,7 @@ export class BrokerController {
    * unknown state, so the store stops taking writes (SERVICE_NOT_AVAILABLE) and keeps serving reads.
    */
   failStore(error: Error): void {
-    // MessageStore.failStore is the store work's (in progress); until it is committed, only log.
-    const store = this.store as MessageStore & { failStore?: (error: Error) => void };
-    if (typeof store.failStore === 'function') store.failStore(error);
-    else log.error({ err: error.message }, 'MessageStore.failStore is missing: the store keeps taking writes');
+    this.store.failStore(error);
   }
 
   effectiveSettings(): Record<string, string> {
