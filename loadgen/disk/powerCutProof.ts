@@ -6,7 +6,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DiskRegistry, defaultDiskStateDir } from './diskRegistry.js';
 import { createLoopDisk, type LoopDisk, powerCutCopy, releaseLoopDisk } from './loopDisk.js';
-import { enableStrictWriteback, STRICT_MOUNT_OPTIONS, type StrictWriteback } from './writebackControl.js';
+import { acquireStrictWriteback, STRICT_MOUNT_OPTIONS, type StrictWriteback } from './writebackControl.js';
 
 export const TRIAL_CHUNK_BYTES = 8192;
 // Distinct non-zero patterns: a hole or a zeroed block can never pass for data.
@@ -28,6 +28,8 @@ export interface PowerCutTrialOptions {
   /** Strict mode's sysctl state file and /proc/sys root (tests). */
   writebackStateFile?: string;
   procSys?: string;
+  /** How long to wait while another process holds strict mode (60 s unless told). */
+  strictWaitMs?: number;
 }
 
 export interface PowerCutTrialResult {
@@ -89,7 +91,7 @@ export async function provePowerCutDropsUnsynced(options: PowerCutTrialOptions):
   let strict: StrictWriteback | null = null;
   const disks: LoopDisk[] = [];
   try {
-    if (options.strict) strict = enableStrictWriteback({ stateFile: options.writebackStateFile, procSys: options.procSys });
+    if (options.strict) strict = await acquireStrictWriteback({ stateFile: options.writebackStateFile, procSys: options.procSys, waitMs: options.strictWaitMs });
     const disk = await createLoopDisk({
       dir: workDir, imageName: 'disk.img', sizeMiB: options.imageSizeMiB ?? 64, mountPoint: path.join(workDir, 'mnt'),
       mountOptions: options.strict ? STRICT_MOUNT_OPTIONS : [], directIo: options.directIo,

@@ -5,6 +5,7 @@
 // on Ctrl-C/SIGTERM, at process exit, or — after a crash — at the next start.
 import fs from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { errnoCode, errorMessage, FlushbenchError } from '../../protocol/errors.js';
 import { type HostStateSpec, readHostState, removeHostState, restoreHostState, saveHostState } from '../hostState.js';
 import { defaultDiskStateDir, processAlive } from './diskRegistry.js';
@@ -124,7 +125,13 @@ export function enableStrictWriteback(options: WritebackOptions): StrictWritebac
     throw new FlushbenchError('DISK_STRICT_BUSY', `process ${leftover.pid} holds strict writeback mode (${stateFile}); wait for it to end, or if that pid is not a flushbench run, restore the values in the file by hand and remove it`);
   }
   const original = Object.fromEntries(Object.keys(STRICT_WRITEBACK).map((key) => [key, readSysctl(procSys, key)]));
-  saveHostState(stateFile, original, WRITEBACK_STATE);
+  try {
+    saveHostState(stateFile, original, WRITEBACK_STATE);
+  } catch (error) {
+    // Another process saved its state between our look and our save.
+    if (error instanceof FlushbenchError && error.code === 'HOST_STATE_EXISTS') throw new FlushbenchError('DISK_STRICT_BUSY', `another process just took strict writeback mode (${stateFile})`, { cause: error });
+    throw error;
+  }
   let restored = false;
   const restore = (): void => {
     if (restored) return;
@@ -153,4 +160,21 @@ export function enableStrictWriteback(options: WritebackOptions): StrictWritebac
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   return { original, restore };
+}
+
+/**
+ * enableStrictWriteback, waiting up to waitMs while another live process holds strict mode
+ * (a concurrent test run, another bench): strict mode is host-wide, so runs take turns.
+ */
+export async function acquireStrictWriteback(options: WritebackOptions & { waitMs?: number }): Promise<StrictWriteback> {
+  const deadline = Date.now() + (options.waitMs ?? 60_000);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return enableStrictWriteback(options);
+    } catch (error) {
+      const busy = error instanceof FlushbenchError && error.code === 'DISK_STRICT_BUSY';
+      if (!busy || Date.now() >= deadline) throw error;
+    }
+    await sleep(Math.min(50 * 2 ** Math.min(attempt, 4), 500));
+  }
 }

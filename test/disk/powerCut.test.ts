@@ -6,10 +6,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { loopSupportMissing } from '../../loadgen/disk/diskCommands.js';
-import { cleanupLeftovers, currentMounts, DiskRegistry, loopBackingFile } from '../../loadgen/disk/diskRegistry.js';
+import { cleanupLeftovers, currentMounts, defaultDiskStateDir, DiskRegistry, loopBackingFile } from '../../loadgen/disk/diskRegistry.js';
 import { createLoopDisk, type LoopDisk, powerCutCopy, releaseLoopDisk } from '../../loadgen/disk/loopDisk.js';
 import { provePowerCutDropsUnsynced, TRIAL_CHUNK_BYTES } from '../../loadgen/disk/powerCutProof.js';
-import { enableStrictWriteback, STRICT_MOUNT_OPTIONS } from '../../loadgen/disk/writebackControl.js';
+import { acquireStrictWriteback, STRICT_MOUNT_OPTIONS } from '../../loadgen/disk/writebackControl.js';
 import { diskScratchDir, removeScratch } from '../support/scratch.js';
 import { encodeRecord, killChild, startChild } from './diskChild.js';
 
@@ -33,6 +33,9 @@ function mountsUnder(dir: string): string[] {
 test('power cut (strict): the fdatasync\'ed 8 KiB survives, the unsynced append and the unsynced file do not', { skip: missing ?? false, timeout: 60_000 }, async (t) => {
   const dir = diskScratchDir('powercut-trial');
   t.after(() => removeScratch(dir));
+  // Another suite running at the same time may hold strict mode: compare only when no one did.
+  const holderFile = path.join(defaultDiskStateDir(), 'writeback-state.json');
+  const heldBefore = fs.existsSync(holderFile);
   const before = writebackSysctls();
   const result = await provePowerCutDropsUnsynced({ dir, strict: true, stateDir: path.join(dir, 'state') });
   t.diagnostic(JSON.stringify(result));
@@ -40,7 +43,7 @@ test('power cut (strict): the fdatasync\'ed 8 KiB survives, the unsynced append 
   assert.equal(result.appendedBytesSurvived, 0);
   assert.equal(result.unsyncedFileExists, false);
   assert.ok(result.keepsSynced && result.dropsUnsynced);
-  assert.deepEqual(writebackSysctls(), before, 'the sysctls are back');
+  if (!heldBefore && !fs.existsSync(holderFile)) assert.deepEqual(writebackSysctls(), before, 'the sysctls are back');
   assert.deepEqual(loopsUnder(dir), [], 'no loop device left attached');
   assert.deepEqual(mountsUnder(dir), [], 'nothing left mounted');
   assert.deepEqual(fs.readdirSync(path.join(dir, 'state')), [], 'no registry state file left');
@@ -49,7 +52,7 @@ test('power cut (strict): the fdatasync\'ed 8 KiB survives, the unsynced append 
 test('a SIGKILLed writer with N fdatasync\'ed and M unsynced records leaves exactly N after the power cut', { skip: missing ?? false, timeout: 60_000 }, async (t) => {
   const dir = diskScratchDir('powercut-records');
   const registry = new DiskRegistry(path.join(dir, 'state'));
-  const strict = enableStrictWriteback({});
+  const strict = await acquireStrictWriteback({ waitMs: 30_000 }); // a concurrent suite may hold it
   const disks: LoopDisk[] = [];
   t.after(async () => {
     for (const disk of disks.reverse()) await releaseLoopDisk(disk, registry).catch(() => undefined);
