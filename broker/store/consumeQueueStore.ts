@@ -20,7 +20,7 @@ export function isValidTopicName(topic: string): boolean {
 /** A topic/queue would map to a path outside `consumequeue/` (defence in depth behind the server's name checks). */
 export class StorePathEscapeError extends FlushbenchError {
   constructor(topic: string, queueId: number, resolved: string, root: string) {
-    super('STORE_PATH_ESCAPE', `topic ${JSON.stringify(topic)} queue ${queueId} maps to ${resolved}, outside ${root}; ` +
+    super('STORE_PATH_ESCAPE', `topic ${JSON.stringify(topic)} queueId ${queueId} maps to ${resolved}, outside ${root}; ` +
       'topic names must match ^[%|a-zA-Z0-9_-]+$ (≤ 127 characters) and queue ids be non-negative integers');
   }
 }
