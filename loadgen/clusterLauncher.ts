@@ -19,6 +19,8 @@ export interface LaunchedNode {
 
 export interface Cluster {
   namesrvAddress: string;
+  /** The name server's process id, for CPU accounting. */
+  namesrvPid: number | null;
   nodes: LaunchedNode[];
   logDir: string;
   stop(): Promise<void>;
@@ -91,7 +93,7 @@ export async function launchCluster(nodes: ProfileNode[], options: { storeDir: s
       progress(`${node.name} (${properties.brokerRole ?? 'ASYNC_MASTER'}, ${properties.flushDiskType ?? 'ASYNC_FLUSH'}) on ${entry.address}`);
     }
     await waitForSlaves(launched);
-    return { namesrvAddress, nodes: launched, logDir: options.logDir, stop };
+    return { namesrvAddress, namesrvPid: namesrv.process.child.pid ?? null, nodes: launched, logDir: options.logDir, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -119,9 +119,6 @@ export class CpuWindow {
   }
 }
 
-/** Above this, a run's absolute numbers say more about the neighbours than about the disk. */
-export const STEAL_WARNING_PERCENT = 5;
-
 /** CPU µs each acknowledged message cost a process; null when nothing was acknowledged. */
 export function cpuUsPerMessage(cpuSeconds: number, ackedMessages: number): number | null {
   return ackedMessages > 0 ? (cpuSeconds * 1e6) / ackedMessages : null;

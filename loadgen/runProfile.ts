@@ -2,6 +2,8 @@
 // remote one), create the topic, warm up, measure second by second while scraping broker
 // metrics, stop, and fold everything into a ProfileResult for the report.
 import path from 'node:path';
+import type { CpuAccount } from '../reports/cpuAccount.js';
+import { CpuWindow, type CpuWindowResult, cpuUsPerMessage } from './cpuAccounting.js';
 import fs from 'node:fs';
 import { RemotingClient } from '../protocol/remotingClient.js';
 import { SerializeType } from '../protocol/codes.js';
@@ -37,6 +39,9 @@ const ROUTE_TIMEOUT_MS = 5000;
 const ROUTE_RETRY_MS = 100;
 /** Per-send timeout of the remoting producers (RocketMQ's default sendMsgTimeout is 3 s). */
 const SEND_TIMEOUT_MS = 3000;
+/** Role names of the two processes that are not brokers in CPU accounting. */
+const LOADGEN_ROLE = 'loadgen';
+const NAMESRV_ROLE = 'namesrv';
 /** The HTTP driver runs warm-up + measurement + this margin, and is stopped before it ends. */
 const HTTP_LOAD_MARGIN_S = 5;
 /** After stop: how long in-flight sends and consumer loops get to finish. */
@@ -121,6 +126,7 @@ interface RunningLoad {
 /** What the measured window produced. */
 interface Measurement {
   timeseries: TimeseriesPoint[];
+  cpu: CpuWindowResult | null;
   metricsAtStart: MetricValues[];
   metricsAtEnd: MetricValues[];
 }
@@ -203,6 +209,7 @@ async function measure(ctx: RunContext, running: RunningLoad): Promise<Measureme
   const { recorder, consumers } = running;
   const metricsAtStart = await masterMetrics(ctx.cluster);
   let previous = metricsAtStart;
+  const cpuWindow = openCpuWindow(ctx);
   recorder.startMeasuring();
   if (consumers) consumers.measuring = true;
   const timeseries: TimeseriesPoint[] = [];
@@ -226,8 +233,35 @@ async function measure(ctx: RunContext, running: RunningLoad): Promise<Measureme
     if (!ctx.options.quiet) process.stderr.write(progressLine(ctx, recorder, sample, second));
   }
   recorder.stopMeasuring();
+  const cpu = cpuWindow?.close() ?? null;
   if (consumers) consumers.measuring = false;
-  return { timeseries, metricsAtStart, metricsAtEnd: previous };
+  return { timeseries, cpu, metricsAtStart, metricsAtEnd: previous };
+}
+
+/** CPU accounting over the measured window: every launched process and this one (the load generator). */
+function openCpuWindow(ctx: RunContext): CpuWindow | null {
+  if (process.platform !== 'linux') return null;
+  const processes = [{ role: LOADGEN_ROLE, pid: process.pid }];
+  if (ctx.cluster?.namesrvPid) processes.push({ role: NAMESRV_ROLE, pid: ctx.cluster.namesrvPid });
+  for (const node of ctx.cluster?.nodes ?? []) if (node.process.child.pid) processes.push({ role: node.node.name, pid: node.process.child.pid });
+  return new CpuWindow(processes);
+}
+
+/** The window's CPU per acknowledged message, per process; brokers are every role but these two. */
+function cpuAccount(window: CpuWindowResult, acked: number): CpuAccount {
+  const perMessage = (role: string) => {
+    const p = window.processes.find((x) => x.role === role);
+    return p ? cpuUsPerMessage(p.cpuSeconds, acked) : null;
+  };
+  const brokers = window.processes.filter((p) => p.role !== LOADGEN_ROLE && p.role !== NAMESRV_ROLE);
+  return {
+    brokerUsPerMsg: Object.fromEntries(brokers.map((p) => [p.role, cpuUsPerMessage(p.cpuSeconds, acked)])),
+    brokersTotalUsPerMsg: brokers.length ? cpuUsPerMessage(brokers.reduce((a, p) => a + p.cpuSeconds, 0), acked) : null,
+    namesrvUsPerMsg: perMessage(NAMESRV_ROLE),
+    loadgenUsPerMsg: perMessage(LOADGEN_ROLE),
+    hostStealPercent: window.hostStealPercent,
+    hostBusyPercent: window.hostBusyPercent,
+  };
 }
 
 /** Stops producers and consumers, giving in-flight work a bounded time to finish. */
@@ -254,6 +288,7 @@ function collect(ctx: RunContext, run: number, running: RunningLoad, measured: M
     histogram: recorder.histogram,
     timeseries: measured.timeseries,
     endToEnd: consumers ? { consumed: consumers.received, latencyMs: latencySummary(consumers.histogram) } : null,
+    cpu: measured.cpu ? cpuAccount(measured.cpu, ok) : null,
     broker: ctx.cluster ? {
       fsyncs: fsyncTotal,
       messagesPerFsync: fsyncTotal ? (flushedTotal ?? 0) / fsyncTotal : null,

@@ -2,6 +2,7 @@
 // merged histogram, TPS spread, status totals, the verdict and the remarks the report must make.
 import { latencySummary, newLatencyHistogram } from './histogram.js';
 import type { Claim, LoadSettings, ProfileResult, RunResult } from './runData.js';
+import { foldCpu, stealWarning } from './cpuAccount.js';
 import { verdictOf } from './verdict.js';
 
 /** What the report needs to know about the profile that was run. */
@@ -40,6 +41,8 @@ export function foldRuns(profile: MeasuredProfile, runs: RunResult[], effectiveS
   const statusCounts: Record<string, number> = {};
   for (const run of runs) for (const [k, v] of Object.entries(run.statusCounts)) statusCounts[k] = (statusCounts[k] ?? 0) + v;
   const { verdict, confidence } = verdictOf(profile.claim, tpsValues);
+  const cpu = foldCpu(runs.map((r) => r.cpu));
+  const steal = stealWarning(profile.variant ? `${profile.name} [${profile.variant}]` : profile.name, cpu);
   return {
     profile: profile.name,
     variant: profile.variant,
@@ -64,6 +67,7 @@ export function foldRuns(profile: MeasuredProfile, runs: RunResult[], effectiveS
     verdictConfidence: confidence,
     harnessCeilingTps,
     effectiveSettings,
-    notes: runNotes(statusCounts, effectiveSettings),
+    notes: [...runNotes(statusCounts, effectiveSettings), ...(steal ? [steal] : [])],
+    cpu,
   };
 }

@@ -25,6 +25,7 @@ const HOW_TO_READ = [
   'Harness ceiling: what the load generator and broker reach when the broker acks without storing (best of --repeat runs). "harness" in the bound-by column means the profile reached 80 % of it: the number measures this host\'s CPU, not the disk. "broker" means the broker\'s durability work set the pace: fsync and replication waits under SYNC settings, mostly broker CPU under ASYNC ones.',
   'Latency is measured at the producer from send to ack (open loop: from the intended send time). p99 over all measured acks.',
   'Host facts tell what was measured: a store on tmpfs or overlay does not measure a disk. vm.dirty_* decide when the kernel writes back ASYNC_FLUSH data.',
+  'CPU per acknowledged message: each process\'s user + system CPU time (from /proc) over the measured window divided by the acks in it. On a shared host absolute TPS moves with CPU steal and neighbours; CPU per message hardly does, so compare settings and engines by it. Steal above 5 % gets a warning in the notes.',
   'Effective settings are what each broker reported it used, e.g. whether transientStorePoolEnable was really in effect.',
 ];
 
@@ -52,6 +53,19 @@ function verdictRows(summary: Summary): string[][] {
     ];
   });
 }
+
+/** CPU µs per acknowledged message per process; the number that holds across days on a shared host. */
+function cpuRows(summary: Summary): string[][] {
+  return summary.results.map((r) => {
+    const cpu = r.cpu;
+    if (!cpu) return [label(r), 'not measured', '—', '—', '—', '—', '—'];
+    const us = (value: number | null) => (value === null ? '—' : fmt(value, 1));
+    const brokers = Object.entries(cpu.brokerUsPerMsg).map(([node, value]) => `${node} ${us(value)}`).join(', ') || '—';
+    return [label(r), brokers, us(cpu.brokersTotalUsPerMsg), us(cpu.namesrvUsPerMsg), us(cpu.loadgenUsPerMsg), fmt(cpu.hostStealPercent, 1), fmt(cpu.hostBusyPercent, 0)];
+  });
+}
+
+const CPU_HEADER = ['profile', 'broker CPU µs/msg (each)', 'all brokers µs/msg', 'name server µs/msg', 'load generator µs/msg', 'host steal %', 'host busy %'];
 
 const VERDICT_HEADER = ['profile', 'claim', 'claimed TPS', 'measured TPS (mean ± spread)', 'latency p50 / p99 ms', 'verdict', 'confidence', 'runs', 'harness ceiling', 'bound by', 'non-OK statuses'];
 
@@ -85,6 +99,7 @@ export function renderMarkdown(summary: Summary, charts: ChartFile[]): string {
     `# flushbench report`, '',
     `${summary.command} — ${summary.startedAt} to ${summary.finishedAt}`, '',
     '## Verdicts', '', mdTable(VERDICT_HEADER, verdictRows(summary)), '',
+    '## CPU per acknowledged message', '', mdTable(CPU_HEADER, cpuRows(summary)), '',
     summary.host.diskIsMeasured ? '' : `> **WARNING:** ${summary.host.diskWarning ?? 'the store was not on a real disk'}; these numbers do not measure a disk.\n`,
     '## Host', '', mdTable(['fact', 'value'], hostRows(summary)), '',
     '## Charts', '', ...charts.map((c) => `![${c.caption}](${c.file})`), '',
@@ -121,6 +136,8 @@ img{max-width:100%;border:1px solid #ddd;margin:0.5rem 0}.warn{background:#fff3c
 <p><code>${escapeHtml(summary.command)}</code> — ${escapeHtml(summary.startedAt)} to ${escapeHtml(summary.finishedAt)}</p>
 <h2>Verdicts</h2>
 ${htmlTable(VERDICT_HEADER, verdictRows(summary), 'verdicts')}
+<h2>CPU per acknowledged message</h2>
+${htmlTable(CPU_HEADER, cpuRows(summary))}
 ${summary.host.diskIsMeasured ? '' : `<p class="warn">WARNING: ${escapeHtml(summary.host.diskWarning ?? 'the store was not on a real disk')}; these numbers do not measure a disk.</p>`}
 <h2>Host</h2>
 ${htmlTable(['fact', 'value'], hostRows(summary))}

@@ -1,5 +1,6 @@
 // What one `bench run` hands to the report writer. The load generator fills it; the writer
 // turns it into summary.json, CSVs, .hgrm, PNG charts, report.md and report.html.
+import type { CpuAccount } from './cpuAccount.js';
 import type { Histogram } from './histogram.js';
 
 export const SUMMARY_SCHEMA_VERSION = 1;
@@ -55,6 +56,8 @@ export interface RunResult {
   endToEnd?: { consumed: number; latencyMs: LatencySummaryMs } | null;
   /** Broker totals over the measured window (from the metrics endpoint). */
   broker: { fsyncs: number | null; messagesPerFsync: number | null; flushFailedTimes: number | null } | null;
+  /** CPU per acknowledged message over the measured window (Linux /proc); null elsewhere. */
+  cpu?: CpuAccount | null;
 }
 
 export interface LoadSettings {
@@ -92,6 +95,8 @@ export interface ProfileResult {
   effectiveSettings: Record<string, Record<string, string>>;
   /** Remarks the report must show (ignored settings, seed vs RocketMQ differences …). */
   notes: string[];
+  /** CPU per acknowledged message, mean over the runs; steal is the worst run's. */
+  cpu: CpuAccount | null;
 }
 
 export interface HostFactsData {

@@ -20,6 +20,8 @@ export interface SummaryResult {
   runs: Array<Omit<RunData['results'][number]['runs'][number], 'histogram'>>;
   effectiveSettings: Record<string, Record<string, string>>;
   notes: string[];
+  /** CPU µs per acknowledged message per process and the host's steal; null when not measured. */
+  cpu: RunData['results'][number]['cpu'];
 }
 
 export interface Summary {
@@ -54,7 +56,7 @@ export function summaryFromRunData(data: RunData): Summary {
       profile: r.profile, variant: r.variant, description: r.description, claim: r.claim, load: r.load, tps: r.tps, latencyMs: r.latencyMs,
       sent: r.sent, ok: r.ok, statusCounts: r.statusCounts, verdict: r.verdict, verdictConfidence: r.verdictConfidence,
       harnessCeilingTps: r.harnessCeilingTps, boundBy: boundBy(r.tps.mean, r.harnessCeilingTps),
-      runs: r.runs.map(({ histogram: _histogram, ...run }) => run), effectiveSettings: r.effectiveSettings, notes: r.notes,
+      runs: r.runs.map(({ histogram: _histogram, ...run }) => run), effectiveSettings: r.effectiveSettings, notes: r.notes, cpu: r.cpu,
     })),
   };
 }

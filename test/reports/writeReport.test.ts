@@ -37,6 +37,7 @@ function result(profile: string, tpsMin: number | null): ProfileResult {
     runs, histogram, tps: { mean: 2100, p50PerSecond: 2000, stddevPerSecond: 100, min: 2000, max: 2200, spreadPercent: 4.8 },
     latencyMs: { p50: 5, p90: 9, p99: 9.9, p999: 10, max: 10, mean: 5 }, sent: 12600, ok: 12600, statusCounts: { SEND_OK: 12590, FLUSH_SLAVE_TIMEOUT: 10 },
     verdict, verdictConfidence: confidence, harnessCeilingTps: 50_000, effectiveSettings: { 'broker-a': { flushDiskType: 'SYNC_FLUSH' } }, notes: ['a note'],
+    cpu: { brokerUsPerMsg: { 'broker-a': 21.5 }, brokersTotalUsPerMsg: 21.5, namesrvUsPerMsg: 0.1, loadgenUsPerMsg: 13.4, hostStealPercent: 7.5, hostBusyPercent: 90 },
   };
 }
 
