@@ -3,6 +3,7 @@
 //   records <file> <synced> <unsynced> <recordBytes>  N records + fdatasync, then M without sync
 //   strict <stateFile> <procSys>                       holds strict writeback mode on a fake /proc/sys
 //   disk <stateDir> <dir>                              creates and mounts a loop disk
+//   churn <file>                                       rewrites + fdatasyncs a block without pause
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -29,7 +30,17 @@ function writeRecords(file: string, synced: number, unsynced: number, recordByte
 async function main(): Promise<void> {
   const [mode, a, b, c, d] = process.argv.slice(2);
   if (mode === 'records') writeRecords(a, Number(b), Number(c), Number(d));
-  else if (mode === 'strict') enableStrictWriteback({ stateFile: a, procSys: b });
+  else if (mode === 'churn') {
+    const fd = fs.openSync(a, 'w');
+    const block = Buffer.alloc(64 * 1024, 0x5a);
+    process.stdout.write(`${JSON.stringify({ pid: process.pid })}\n`);
+    // Bounded: the test kills it within seconds; 60 s is the orphan bound.
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline;) {
+      fs.writeSync(fd, block, 0, block.length, 0);
+      fs.fdatasyncSync(fd);
+    }
+    process.exit(2);
+  } else if (mode === 'strict') enableStrictWriteback({ stateFile: a, procSys: b });
   else if (mode === 'disk') {
     const registry = new DiskRegistry(a);
     const disk = await createLoopDisk({ dir: b, imageName: 'child.img', sizeMiB: 32, mountPoint: path.join(b, 'child-mnt') }, registry);

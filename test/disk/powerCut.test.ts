@@ -1,10 +1,13 @@
 // Real power cuts on loop devices (root only): fdatasync'ed bytes survive the copy of the image,
-// unsynced bytes do not (strict mode), and a crashed owner's mounts are undone at the next start.
+// unsynced bytes do not (strict mode), a copy raced by writes is refused, and a crashed owner's
+// mounts are undone at the next start.
 // The tests run one after another (one file): strict mode is host-wide.
 import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import { FlushbenchError } from '../../protocol/errors.js';
 import { loopSupportMissing } from '../../loadgen/disk/diskCommands.js';
 import { cleanupLeftovers, currentMounts, defaultDiskStateDir, DiskRegistry, loopBackingFile } from '../../loadgen/disk/diskRegistry.js';
 import { createLoopDisk, type LoopDisk, powerCutCopy, releaseLoopDisk } from '../../loadgen/disk/loopDisk.js';
@@ -98,4 +101,29 @@ test('a SIGKILLed owner\'s loop device and mount are released by cleanupLeftover
   assert.equal(currentMounts().has(String(info.mountPoint)), false);
   assert.notEqual(loopBackingFile(String(info.device)), info.imagePath);
   assert.deepEqual(fs.readdirSync(stateDir), [], 'the state file is gone');
+});
+
+test('a copy raced by writes to the loop device is refused (DISK_COPY_TORN), never returned', { skip: missing ?? false, timeout: 60_000 }, async (t) => {
+  const dir = diskScratchDir('powercut-torn');
+  const registry = new DiskRegistry(path.join(dir, 'state'));
+  const disks: LoopDisk[] = [];
+  let child: ChildProcess | null = null;
+  t.after(async () => {
+    if (child) await killChild(child);
+    for (const disk of disks.reverse()) await releaseLoopDisk(disk, registry).catch(() => undefined);
+    registry.cleanup();
+    removeScratch(dir);
+  });
+  const disk = await createLoopDisk({ dir, imageName: 'disk.img', sizeMiB: 64, mountPoint: path.join(dir, 'mnt') }, registry);
+  disks.push(disk);
+  // 16 MiB of synced data makes each copy take long enough to overlap several fdatasyncs.
+  const filler = fs.openSync(path.join(disk.mountPoint, 'filler.bin'), 'w');
+  fs.writeSync(filler, Buffer.alloc(16 * 1024 * 1024, 1));
+  fs.fdatasyncSync(filler);
+  fs.closeSync(filler);
+  child = (await startChild(['churn', path.join(disk.mountPoint, 'churn.bin')])).child; // the writer is NOT dead
+  const crashImagePath = path.join(dir, 'crash.img');
+  await assert.rejects(powerCutCopy(disk, registry, { crashImagePath, mountPoint: path.join(dir, 'crash-mnt') }), (error: unknown) => error instanceof FlushbenchError && error.code === 'DISK_COPY_TORN');
+  assert.equal(fs.existsSync(crashImagePath), false, 'the torn copy was removed');
+  assert.deepEqual(mountsUnder(dir), [disk.mountPoint], 'no crash copy was mounted');
 });
