@@ -6,6 +6,7 @@ import { errorMessage } from '../../protocol/errors.js';
 import { childLogger, type Logger } from '../../protocol/logger.js';
 import type { MessageStore } from '../store/messageStore.js';
 import { BLANK_MAGIC_CODE, MESSAGE_MAGIC_CODE, RecordField, readInt64 } from '../store/messageCodec.js';
+import { HA_DEFAULTS } from '../store/storeSettings.js';
 import { encodeAck, type HAFrame, HAFrameParser } from './haProtocol.js';
 
 export interface HASlaveSettings {
@@ -87,8 +88,8 @@ export class HASlave {
   private masterAddress: string | null = null;
 
   constructor(private readonly store: MessageStore, private readonly settings: HASlaveSettings) {
-    this.heartbeatMs = settings.haSendHeartbeatInterval ?? 5000;
-    this.housekeepingMs = settings.haHousekeepingInterval ?? 20_000;
+    this.heartbeatMs = settings.haSendHeartbeatInterval ?? HA_DEFAULTS.haSendHeartbeatInterval;
+    this.housekeepingMs = settings.haHousekeepingInterval ?? HA_DEFAULTS.haHousekeepingInterval;
     this.reconnectMinMs = settings.reconnectMinMs ?? 1000;
     this.reconnectMaxMs = settings.reconnectMaxMs ?? 5000;
     this.connectTimeoutMs = settings.connectTimeoutMs ?? 3000;

@@ -9,6 +9,7 @@ import { FlushbenchError } from '../../protocol/errors.js';
 import { parseMessageDelayLevel } from '../store/delayLevels.js';
 import { DEFAULT_LISTEN_HOST, isLoopbackHost } from './listenHost.js';
 import { type BrokerRole, defaultStoreConfig, type FlushDiskType, type StoreConfig } from '../store/storeConfig.js';
+import { HA_DEFAULTS, resolveStoreSettings } from '../store/storeSettings.js';
 
 export interface BrokerConfig {
   brokerClusterName: string;
@@ -61,7 +62,7 @@ type Kind = 'int' | 'bool' | 'string' | readonly string[];
 const BROKER_KEYS: Record<string, Kind> = {
   brokerClusterName: 'string', brokerName: 'string', brokerId: 'int', namesrvAddr: 'string', listenPort: 'int', listenHost: 'string',
   brokerIP1: 'string', brokerIP2: 'string', haListenPort: 'int', haSendHeartbeatInterval: 'int', haHousekeepingInterval: 'int',
-  haTransferBatchSize: 'int', haMasterAddress: 'string', slaveReadEnable: 'bool', accessMessageInMemoryMaxRatio: 'int',
+  haTransferBatchSize: 'int', haMasterAddress: 'string', slaveReadEnable: 'bool',
   longPollingEnable: 'bool', shortPollingTimeMills: 'int', autoCreateTopicEnable: 'bool', autoCreateSubscriptionGroup: 'bool',
   defaultTopicQueueNums: 'int', registerNameServerPeriod: 'int', brokerPermission: 'int',
   slaveAckDeadlineSource: ['slaveTimeout', 'syncFlushTimeout'], rocketmqVersionCompat: ['modern', 'legacy'],
@@ -76,7 +77,7 @@ const STORE_KEYS: Record<string, Kind> = {
   commitIntervalCommitLog: 'int', commitCommitLogLeastPages: 'int', commitCommitLogThoroughInterval: 'int',
   transientStorePoolEnable: 'bool', transientStorePoolSize: 'int', syncFlushTimeout: 'int', flushIntervalConsumeQueue: 'int',
   flushConsumeQueueLeastPages: 'int', flushConsumeQueueThoroughInterval: 'int', checkCRCOnRecover: 'bool', slaveTimeout: 'int',
-  haSlaveFallbehindMax: 'int', messageDelayLevel: 'string', flushDelayOffsetInterval: 'int',
+  haSlaveFallbehindMax: 'int', messageDelayLevel: 'string', flushDelayOffsetInterval: 'int', accessMessageInMemoryMaxRatio: 'int',
 };
 
 /** Keys RocketMQ knows that this broker accepts but does not act on (no warning, noted in settings). */
@@ -164,7 +165,6 @@ export function brokerConfigFrom(raw: Record<string, string>, env: NodeJS.Proces
   if (cqSize !== undefined) store.mappedFileSizeConsumeQueue = Math.ceil(cqSize / 20) * 20;
   parseMessageDelayLevel(store.messageDelayLevel); // refuse a bad value now, naming the key
   if (store.flushDelayOffsetInterval <= 0) throw new FlushbenchError('BAD_CONFIG', `flushDelayOffsetInterval=${store.flushDelayOffsetInterval} must be > 0 (ms between writes of config/delayOffset.json)`);
-  if (store.mappedFileSizeCommitLog < 64 * 1024) throw new FlushbenchError('BAD_CONFIG', `mappedFileSizeCommitLog=${store.mappedFileSizeCommitLog} is too small; use at least 65536`);
 
   const role = store.brokerRole as BrokerRole;
   let brokerId = get('brokerId', 0);
@@ -175,12 +175,10 @@ export function brokerConfigFrom(raw: Record<string, string>, env: NodeJS.Proces
   if (role === 'SLAVE' && brokerId <= 0) throw new FlushbenchError('BAD_CONFIG', 'brokerRole=SLAVE needs brokerId > 0 (0 is the master)');
   const listenPort = get('listenPort', 10911);
   if (listenPort <= 0 || listenPort > 65535) throw new FlushbenchError('BAD_CONFIG', `listenPort=${listenPort} must be 1..65535`);
-  if ('haListenPort' in values && values.haListenPort !== listenPort + 1) {
+  if ('haListenPort' in values && values.haListenPort !== listenPort + HA_DEFAULTS.haListenPortOffset) {
     warnings.push(`haListenPort=${values.haListenPort} is overridden to listenPort+1=${listenPort + 1}, as RocketMQ's BrokerStartup does`);
   }
-  if (store.transientStorePoolEnable && !(store.flushDiskType === 'ASYNC_FLUSH' && role !== 'SLAVE')) {
-    warnings.push(`transientStorePoolEnable=true has no effect with flushDiskType=${store.flushDiskType}, brokerRole=${role} (RocketMQ uses the pool only for ASYNC_FLUSH masters)`);
-  }
+  warnings.push(...resolveStoreSettings(store).warnings); // sizes, pool rule: one place (store/storeSettings.ts)
   const deadlineSource = get<'slaveTimeout' | 'syncFlushTimeout'>('slaveAckDeadlineSource', 'slaveTimeout');
   // RocketMQ's PlainAccessValidator is not implemented: running "secured" without it would be a lie.
   if (get('aclEnable', false)) throw new FlushbenchError('ACL_NOT_SUPPORTED', 'aclEnable=true: flushbench has no ACL; remove aclEnable or set it false');
@@ -197,13 +195,13 @@ export function brokerConfigFrom(raw: Record<string, string>, env: NodeJS.Proces
     listenHost,
     brokerIP1,
     brokerIP2: get('brokerIP2', brokerIP1),
-    haListenPort: listenPort + 1,
-    haSendHeartbeatInterval: get('haSendHeartbeatInterval', 5000),
-    haHousekeepingInterval: get('haHousekeepingInterval', 20_000),
-    haTransferBatchSize: get('haTransferBatchSize', 32_768),
+    haListenPort: listenPort + HA_DEFAULTS.haListenPortOffset,
+    haSendHeartbeatInterval: get('haSendHeartbeatInterval', HA_DEFAULTS.haSendHeartbeatInterval),
+    haHousekeepingInterval: get('haHousekeepingInterval', HA_DEFAULTS.haHousekeepingInterval),
+    haTransferBatchSize: get('haTransferBatchSize', HA_DEFAULTS.haTransferBatchSize),
     haMasterAddress: get('haMasterAddress', ''),
     slaveReadEnable: get('slaveReadEnable', false),
-    accessMessageInMemoryMaxRatio: get('accessMessageInMemoryMaxRatio', 40),
+    accessMessageInMemoryMaxRatio: store.accessMessageInMemoryMaxRatio,
     longPollingEnable: get('longPollingEnable', true),
     shortPollingTimeMills: get('shortPollingTimeMills', 1000),
     autoCreateTopicEnable: get('autoCreateTopicEnable', true),
@@ -247,8 +245,7 @@ function effectiveSettings(config: BrokerConfig): Record<string, string> {
     out[key] = String(value);
   }
   for (const [key, value] of Object.entries(config.store)) out[key] = String(value);
-  const s = config.store;
-  out.transientStorePoolActive = String(s.transientStorePoolEnable && s.flushDiskType === 'ASYNC_FLUSH' && s.brokerRole !== 'SLAVE');
+  Object.assign(out, resolveStoreSettings(config.store).effective);
   out.aclEnable = 'false (refused: flushbench has no ACL)';
   return out;
 }

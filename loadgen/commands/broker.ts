@@ -20,7 +20,7 @@ export function register(program: Command): void {
       const { broker, ports } = await BrokerController.start(config);
       // From here on an error nobody handled fails the store (reads go on) instead of ending the process.
       installProcessGuard(broker);
-      for (const warning of broker.store.warnings) process.stderr.write(`warning: ${warning}\n`);
+      for (const warning of broker.store.warnings) if (!config.warnings.includes(warning)) process.stderr.write(`warning: ${warning}\n`);
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;
