@@ -43,6 +43,7 @@ async function main(): Promise<void> {
   } else if (mode === 'strict') enableStrictWriteback({ stateFile: a, procSys: b });
   else if (mode === 'disk') {
     const registry = new DiskRegistry(a);
+    registry.armSignals(30_000);
     const disk = await createLoopDisk({ dir: b, imageName: 'child.img', sizeMiB: 32, mountPoint: path.join(b, 'child-mnt') }, registry);
     process.stdout.write(`${JSON.stringify({ pid: process.pid, device: disk.device, mountPoint: disk.mountPoint, imagePath: disk.imagePath })}\n`);
     setTimeout(() => process.exit(2), 60_000);

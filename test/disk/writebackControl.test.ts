@@ -100,3 +100,18 @@ test('a write that fails half-way puts back what was changed and keeps the state
   assert.equal(fs.readFileSync(`${expire}.real`, 'utf8').trim(), '3000', 'the refused key was never changed');
   assert.equal(fs.existsSync(stateFile), true, 'the originals stay saved while a value could not be restored');
 });
+
+test('Ctrl-C: a holder that gets SIGINT puts the values back and exits 130', async (t) => {
+  const { root, procSys, stateFile } = fakeProcSys();
+  const { child } = await startChild(['strict', stateFile, procSys]);
+  t.after(async () => {
+    await killChild(child);
+    removeScratch(root);
+  });
+  assert.deepEqual(current(procSys), STRICT_WRITEBACK);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  child.kill('SIGINT');
+  assert.equal(await exited, 130);
+  assert.deepEqual(current(procSys), ORIGINAL);
+  assert.equal(fs.existsSync(stateFile), false);
+});
