@@ -12,7 +12,9 @@ import { findTool } from './diskCommands.js';
 
 export type DiskEntry =
   | { kind: 'loop'; device: string; backingFile: string }
-  | { kind: 'mount'; target: string; source: string };
+  | { kind: 'mount'; target: string; source: string }
+  /** A blkio/io cgroup of an emulated disk (emulatedHdd.ts): its processes go back to `parent`, then it is removed. */
+  | { kind: 'cgroup'; path: string; parent: string; rootRuleDevice?: string };
 
 export interface CleanupReport {
   released: string[];
@@ -39,7 +41,53 @@ const STATE_PREFIX = 'disk-';
 const STEP_TIMEOUT_MS = 20_000;
 
 export function describeEntry(entry: DiskEntry): string {
+  if (entry.kind === 'cgroup') return `cgroup ${entry.path}`;
   return entry.kind === 'loop' ? `loop ${entry.device} (${entry.backingFile})` : `mount ${entry.target} (${entry.source})`;
+}
+
+/** Only cgroups this tool creates: a flushbench-* directory directly below its parent under /sys/fs/cgroup. */
+export function isOurCgroup(cgroupPath: string, parent: string): boolean {
+  return path.isAbsolute(cgroupPath) && parent.startsWith('/sys/fs/cgroup') && path.dirname(cgroupPath) === parent
+    && /^flushbench-[\w.-]+$/.test(path.basename(cgroupPath));
+}
+
+/**
+ * Moves every process of the cgroup to its parent (the harness itself runs inside it), then
+ * removes it. False when it no longer exists. rmdir of a cgroup needs it empty, and a killed
+ * broker may take a moment to leave, hence the short bounded retry.
+ */
+export function releaseCgroup(cgroupPath: string, parent: string, timeoutMs: number, rootRuleDevice?: string): boolean {
+  if (!isOurCgroup(cgroupPath, parent)) return false;
+  if (rootRuleDevice && /^\d+:\d+$/.test(rootRuleDevice)) {
+    // "<major:minor> 0" removes the v1 rule this tool set in the parent (root) group.
+    for (const file of ['blkio.throttle.write_iops_device', 'blkio.throttle.write_bps_device']) {
+      try {
+        fs.writeFileSync(path.join(parent, file), `${rootRuleDevice} 0`);
+      } catch {
+        // no such rule (already cleared)
+      }
+    }
+  }
+  if (!fs.existsSync(cgroupPath)) return false;
+  const deadline = Date.now() + Math.max(1, timeoutMs);
+  for (;;) {
+    const pids = fs.readFileSync(path.join(cgroupPath, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean);
+    for (const pid of pids) {
+      try {
+        fs.writeFileSync(path.join(parent, 'cgroup.procs'), pid);
+      } catch {
+        // exited meanwhile
+      }
+    }
+    try {
+      fs.rmdirSync(cgroupPath);
+      return true;
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') return true;
+      if (errnoCode(error) !== 'EBUSY' || Date.now() > deadline) throw error;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+    }
+  }
 }
 
 /** /proc/mounts escapes blanks as octal (\040). */
@@ -74,6 +122,7 @@ function runSync(tool: string, args: string[], timeoutMs: number): void {
 
 /** Releases one entry if it still is ours; returns false when it was not (nothing done). */
 function releaseEntry(entry: DiskEntry, timeoutMs: number): boolean {
+  if (entry.kind === 'cgroup') return releaseCgroup(entry.path, entry.parent, Math.min(timeoutMs, 5000), entry.rootRuleDevice);
   if (entry.kind === 'mount') {
     if (currentMounts().get(entry.target) !== entry.source) return false;
     try {
@@ -203,6 +252,10 @@ function isDiskEntry(value: unknown): value is DiskEntry {
   if (typeof value !== 'object' || value === null) return false;
   const e = value as Record<string, unknown>;
   if (e.kind === 'loop') return typeof e.device === 'string' && /^\/dev\/loop\d+$/.test(e.device) && typeof e.backingFile === 'string';
+  if (e.kind === 'cgroup') {
+    return typeof e.path === 'string' && typeof e.parent === 'string' && isOurCgroup(e.path, e.parent)
+      && (e.rootRuleDevice === undefined || (typeof e.rootRuleDevice === 'string' && /^\d+:\d+$/.test(e.rootRuleDevice)));
+  }
   return e.kind === 'mount' && typeof e.target === 'string' && path.isAbsolute(e.target) && typeof e.source === 'string';
 }
 
