@@ -118,6 +118,21 @@ export interface HostFactsData {
   diskWarning: string | null;
   vm: Record<string, number | null>;
   fsyncProbe: { fdatasyncPerSecond: number; latencyMsP50: number; latencyMsP99: number } | null;
+  /** Set by `bench run --disk hdd`: the store was on a throttled loop device, not the host's disk. */
+  diskEmulation?: DiskEmulation | null;
+}
+
+export interface DiskEmulation {
+  kind: 'hdd';
+  writeIops: number;
+  /** Bytes per second. */
+  writeBps: number;
+  cgroup: 'v1' | 'v2';
+  method: string;
+  loopDevice: string;
+  image: string;
+  /** The same 1-writer probe on the loop device before the harness joined the throttle. */
+  fsyncProbeOutsideThrottle: HostFactsData['fsyncProbe'];
 }
 
 export interface RunData {

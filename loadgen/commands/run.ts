@@ -9,6 +9,7 @@ import { runProfileVariant, type RunOptions } from '../runProfile.js';
 import { calibrate } from '../calibrate.js';
 import { collectHostFacts } from '../hostFacts.js';
 import { writeReport } from '../../reports/writeReport.js';
+import { prepareRunDisk } from '../disk/runDisk.js';
 
 export interface RunCommandOptions {
   profile: string;
@@ -32,6 +33,8 @@ export interface RunCommandOptions {
   serialize: 'JSON' | 'ROCKETMQ';
   driver?: 'remoting' | 'http';
   consumers?: string;
+  /** ssd (the real disk), hdd or hdd:iops=N,bps=M (an emulated HDD). */
+  disk?: string;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -54,6 +57,7 @@ export function register(program: Command): void {
     .option('--duration <s>', 'measured seconds per run')
     .option('--repeat <n>', 'runs per profile; the report gives mean and spread', '1')
     .option('--store-dir <dir>', 'where brokers keep their stores: the disk under test', '.flushbench-store')
+    .option('--disk <kind>', 'ssd (the real disk under --store-dir) or hdd / hdd:iops=N,bps=M: an emulated HDD, a throttled loop device (root; default 150 IOPS, 150 MB/s)', 'ssd')
     .option('--out <dir>', 'report directory (default reports/runs/<timestamp>-<profile>)')
     .option('--namesrv <host:port>', 'drive an existing RocketMQ cluster instead of launching one')
     .option('--keep-store', 'keep broker stores after the run')
@@ -83,14 +87,20 @@ export async function runCommand(options: RunCommandOptions): Promise<{ runDir: 
   const startedAt = new Date();
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-').replace(/Z$/, '');
   const runDir = path.resolve(options.out ?? path.join('reports', 'runs', `${stamp}-${path.basename(options.profile).replace(/\.\w+$/, '')}`));
-  const storeDir = path.resolve(options.storeDir, stamp);
   fs.mkdirSync(runDir, { recursive: true });
-  fs.mkdirSync(storeDir, { recursive: true });
   const say = (line: string) => !options.quiet && process.stderr.write(`${line}\n`);
   // Warnings and where the report went are not progress: --quiet keeps them.
   const tell = (line: string) => process.stderr.write(`${line}\n`);
+  const disk = await prepareRunDisk(options.disk ?? 'ssd', options.storeDir, stamp, tell);
+  const storeDir = disk.storeDir;
 
-  const host: HostFactsData = await collectHostFacts(storeDir, { fsyncProbe: true });
+  let host: HostFactsData;
+  try {
+    host = { ...(await collectHostFacts(storeDir, { fsyncProbe: true })), diskEmulation: disk.emulation };
+  } catch (error) {
+    await disk.release();
+    throw error;
+  }
   if (!host.diskIsMeasured) tell(`\n*** WARNING: ${host.diskWarning ?? 'the store directory is not on a real disk'} — the results do not measure a disk. ***\n`);
   const runOptions: RunOptions = {
     storeDir, logDir: path.join(runDir, 'logs'), repeat, namesrv: options.namesrv ?? null, keepStore: Boolean(options.keepStore),
@@ -104,7 +114,12 @@ export async function runCommand(options: RunCommandOptions): Promise<{ runDir: 
     const results: ProfileResult[] = [];
     for (const profile of profiles) {
       const variants = profile.variants.length ? profile.variants : [null];
-      for (const variant of variants) results.push(await runProfileVariant(profile, variant, runOptions));
+      for (const variant of variants) {
+        const mark = disk.mark();
+        const result = await runProfileVariant(profile, variant, runOptions);
+        result.notes.push(...disk.notesSince(mark));
+        results.push(result);
+      }
     }
     const data: RunData = {
       tool: { name: 'flushbench', version: '0.1.0' },
@@ -119,6 +134,7 @@ export async function runCommand(options: RunCommandOptions): Promise<{ runDir: 
     tell(`${options.quiet ? '' : '\n'}report: ${path.join(runDir, 'report.html')} (also report.md, summary.json, CSVs, charts)`);
     return { runDir, summary };
   } finally {
+    await disk.release();
     if (!options.keepStore) fs.rmSync(storeDir, { recursive: true, force: true });
   }
 }
