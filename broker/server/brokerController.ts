@@ -12,6 +12,7 @@ import { MessageStore } from '../store/messageStore.js';
 import { HAMaster } from '../ha/haMaster.js';
 import { HASlave } from '../ha/haSlave.js';
 import { AdminProcessors } from './adminProcessors.js';
+import { AdminStats, TpsWindows } from './adminStats.js';
 import { BrokerMetrics } from './brokerMetrics.js';
 import type { BrokerConfig } from './brokerConfig.js';
 import { ClientManager, type ClientChannel } from './clientManager.js';
@@ -57,6 +58,9 @@ export class BrokerController {
   /** Delay levels and delayed retries; delivers on masters only (RocketMQ handleScheduleMessageService). */
   private schedule: ScheduleMessageService | null = null;
   private expiryTimer: NodeJS.Timeout | null = null;
+  /** putTps / getTransferedTps windows for GET_BROKER_RUNTIME_INFO (clusterList's InTPS/OutTPS). */
+  private readonly tps = new TpsWindows(() => [this.metrics.messagesIn, this.metrics.messagesOut]);
+  private readonly bootTimestamp = Date.now();
   private inFlightSends = 0;
 
   private constructor(readonly config: BrokerConfig, readonly store: MessageStore, private readonly options: BrokerStartOptions) {}
@@ -126,6 +130,14 @@ export class BrokerController {
     server.registerProcessor(RequestCode.GET_ALL_CONSUMER_OFFSET, (request) => admin.allConsumerOffset(request));
     server.registerProcessor(RequestCode.GET_ALL_DELAY_OFFSET, (request) => admin.allDelayOffset(request));
     server.registerProcessor(RequestCode.GET_BROKER_RUNTIME_INFO, (request) => admin.runtimeInfo(request));
+    const stats = new AdminStats({ store: this.store, topics: this.topics, offsets: this.offsets, clients: this.clients, brokerName: c.brokerName,
+      settings: () => this.effectiveSettings() });
+    server.registerProcessor(RequestCode.GET_TOPIC_STATS_INFO, (request) => stats.topicStatsInfo(request));
+    server.registerProcessor(RequestCode.GET_CONSUME_STATS, (request) => stats.consumeStats(request));
+    server.registerProcessor(RequestCode.GET_BROKER_CONFIG, (request) => stats.brokerConfig(request, this.topics.dataVersion));
+    server.registerProcessor(RequestCode.GET_CONSUMER_CONNECTION_LIST, (request) => stats.consumerConnectionList(request));
+    server.registerProcessor(RequestCode.QUERY_TOPIC_CONSUME_BY_WHO, (request) => stats.topicConsumeByWho(request));
+    this.tps.start();
     server.onConnection((connection) => {
       // Consumers learn of group changes through NOTIFY_CONSUMER_IDS_CHANGED (oneway).
       this.metrics.connections++;
@@ -215,15 +227,32 @@ export class BrokerController {
   }
 
   private runtimeExtras(): Record<string, string> {
-    const extras: Record<string, string> = { brokerRole: this.config.store.brokerRole, flushDiskType: this.config.store.flushDiskType };
+    const extras: Record<string, string> = {
+      brokerRole: this.config.store.brokerRole, flushDiskType: this.config.store.flushDiskType,
+      // The keys clusterList reads (RocketMQ's StoreStatsService and AdminBrokerProcessor names).
+      putTps: this.tps.text(0), getTransferedTps: this.tps.text(1), bootTimestamp: String(this.bootTimestamp),
+      sendThreadPoolQueueSize: String(this.inFlightSends), pullThreadPoolQueueSize: '0',
+      sendThreadPoolQueueHeadWaitTimeMills: '0', pullThreadPoolQueueHeadWaitTimeMills: '0', pageCacheLockTimeMills: '0',
+      earliestMessageTimeStamp: String(this.earliestMessageTimestamp()),
+    };
     for (const [key, value] of Object.entries(this.haMaster?.gauges() ?? {})) extras[key] = String(value);
     Object.assign(extras, this.schedule?.runningStats());
     return extras;
   }
 
+  /** Store time of the oldest message in the CommitLog, 0 when empty (clusterList's #Hour). */
+  private earliestMessageTimestamp(): number {
+    try {
+      return this.store.lookMessageByOffset(this.store.commitLog.minOffset)?.storeTimestamp ?? 0;
+    } catch {
+      return 0; // a runtime-info field must never fail the request
+    }
+  }
+
   /** SIGTERM: stop accepting, let in-flight sends finish, flush, checkpoint, exit. */
   async shutdown(): Promise<void> {
     if (this.expiryTimer) clearInterval(this.expiryTimer);
+    this.tps.stop();
     await this.slaveSynchronize?.stop();
     await this.registrar?.unregisterAll().catch(() => {});
     this.registrar?.stop();

@@ -37,6 +37,16 @@ interface ConsumerClient {
   clientId: string;
   channel: ClientChannel;
   lastHeartbeatMs: number;
+  /** The heartbeat's language name and client version (GET_CONSUMER_CONNECTION_LIST shows them). */
+  language: string;
+  version: number;
+}
+
+/** A consumer group as GET_CONSUMER_CONNECTION_LIST reports it. */
+export interface ConsumerGroupInfo {
+  data: ConsumerData;
+  subscriptions: SubscriptionData[];
+  connections: Array<{ clientId: string; clientAddr: string; language: string; version: number }>;
 }
 
 interface ConsumerGroup {
@@ -55,7 +65,7 @@ export class ClientManager {
   onConsumerIdsChanged: (group: string, channels: ClientChannel[]) => void = () => {};
 
   /** Registers a heartbeat; returns the consumer groups whose membership changed. */
-  heartbeat(channel: ClientChannel, data: HeartbeatData): string[] {
+  heartbeat(channel: ClientChannel, data: HeartbeatData, client: { language: string; version: number } = { language: 'OTHER', version: 0 }): string[] {
     const now = Date.now();
     const changed: string[] = [];
     for (const producer of data.producerDataSet ?? []) {
@@ -69,7 +79,7 @@ export class ClientManager {
       group.data = consumer;
       const known = group.clients.get(data.clientID);
       if (!known || known.channel !== channel) changed.push(consumer.groupName);
-      group.clients.set(data.clientID, { clientId: data.clientID, channel, lastHeartbeatMs: now });
+      group.clients.set(data.clientID, { clientId: data.clientID, channel, lastHeartbeatMs: now, ...client });
       for (const subscription of consumer.subscriptionDataSet ?? []) group.subscriptions.set(subscription.topic, subscription);
     }
     for (const group of changed) this.notify(group);
@@ -123,6 +133,29 @@ export class ClientManager {
 
   subscription(group: string, topic: string): SubscriptionData | undefined {
     return this.consumerGroups.get(group)?.subscriptions.get(topic);
+  }
+
+  /** Topics the group's clients subscribe to (empty when the group is not online). */
+  subscribedTopics(group: string): string[] {
+    return [...(this.consumerGroups.get(group)?.subscriptions.keys() ?? [])];
+  }
+
+  /** Groups with a subscription to `topic`. */
+  groupsSubscribedTo(topic: string): string[] {
+    return [...this.consumerGroups].filter(([, group]) => group.subscriptions.has(topic)).map(([name]) => name);
+  }
+
+  /** The group's data, subscriptions and live connections, or null when no client of it is connected. */
+  groupInfo(name: string): ConsumerGroupInfo | null {
+    const group = this.consumerGroups.get(name);
+    if (!group || group.clients.size === 0) return null;
+    return {
+      data: group.data,
+      subscriptions: [...group.subscriptions.values()],
+      connections: [...group.clients.values()].map((c) => ({
+        clientId: c.clientId, clientAddr: `${c.channel.remoteAddress}:${c.channel.remotePort}`, language: c.language, version: c.version,
+      })),
+    };
   }
 
   consumerGroupNames(): string[] {

@@ -73,7 +73,7 @@ export class ClientProcessors {
       // Clustering consumers subscribe to their retry topic; RocketMQ creates it on heartbeat.
       this.deps.topics.ensureRetryTopic(RETRY_GROUP_TOPIC_PREFIX + consumer.groupName);
     }
-    this.deps.clients.heartbeat(channel, data);
+    this.deps.clients.heartbeat(channel, data, { language: request.language, version: request.version });
     return createResponse(request, ResponseCode.SUCCESS);
   }
 

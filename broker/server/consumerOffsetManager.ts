@@ -46,6 +46,16 @@ export class ConsumerOffsetManager {
     return this.offsets.get(`${topic}@${group}`)?.get(queueId) ?? -1;
   }
 
+  /** Topics the group committed an offset for (ConsumerOffsetManager.whichTopicByConsumer). */
+  topicsOfGroup(group: string): string[] {
+    return [...this.offsets.keys()].filter((key) => key.endsWith(`@${group}`) && key.length > group.length + 1).map((key) => key.slice(0, -group.length - 1));
+  }
+
+  /** Groups that committed an offset for the topic (whichGroupByTopic). */
+  groupsOfTopic(topic: string): string[] {
+    return [...this.offsets.keys()].filter((key) => key.startsWith(`${topic}@`)).map((key) => key.slice(topic.length + 1));
+  }
+
   /**
    * The table as RocketMQ's ConsumerOffsetManager.encode() writes it (GET_ALL_CONSUMER_OFFSET,
    * consumerOffset.json): {"offsetTable":{"topic@group":{"queueId":offset}}}. Keys are quoted
