@@ -81,7 +81,13 @@ function hostRows(summary: Summary): string[][] {
     ['disk measured', h.diskIsMeasured ? 'yes' : `NO — ${h.diskWarning ?? 'not a real disk'}`],
     ['vm settings', vm || 'unknown'],
     ['fsync probe', probe],
+    ...(h.diskEmulation ? [['disk emulation', emulationText(h.diskEmulation)]] : []),
   ];
+}
+
+function emulationText(e: NonNullable<Summary['host']['diskEmulation']>): string {
+  const outside = e.fsyncProbeOutsideThrottle ? `; ${fmt(e.fsyncProbeOutsideThrottle.fdatasyncPerSecond)} fdatasync/s on the same loop device before the throttle` : '';
+  return `EMULATED ${e.kind.toUpperCase()}: ${fmt(e.writeIops)} write IOPS, ${fmt(e.writeBps / 1e6)} MB/s, cgroup ${e.cgroup} — ${e.method} (image ${e.image})${outside}`;
 }
 
 function settingsRows(r: SummaryResult): string[][] {
