@@ -177,6 +177,8 @@ export interface EmulatedHddOptions {
   /** Name of the cgroup (flushbench-<name>); unique per run. */
   name: string;
   cgroupFs?: string;
+  /** Runs once the disk is mounted, before any limit is set (e.g. the unthrottled probe). */
+  beforeThrottle?: (disk: LoopDisk) => Promise<void>;
 }
 
 /**
@@ -192,6 +194,7 @@ export async function createEmulatedHdd(options: EmulatedHddOptions, registry: D
   const disk = await createLoopDisk({ dir: options.imageDir, imageName: options.imageName, sizeMiB: options.sizeMiB ?? 8192, mountPoint: options.mountPoint }, registry);
   let cgroup: ThrottleCgroup;
   try {
+    await options.beforeThrottle?.(disk);
     cgroup = createThrottleCgroup(hierarchy, options.name, deviceNumber(disk.device), options.limits, registry);
   } catch (error) {
     await releaseLoopDisk(disk, registry, { removeImage: true }).catch(() => undefined);

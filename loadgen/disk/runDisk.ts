@@ -44,21 +44,24 @@ export async function prepareRunDisk(specText: string, storeBase: string, stamp:
   const registry = new DiskRegistry(stateDir);
   const disarm = registry.armSignals();
   let hdd: EmulatedHdd;
+  const unthrottled: { probe: DiskEmulation['fsyncProbeOutsideThrottle'] } = { probe: null };
   try {
     hdd = await createEmulatedHdd({
       imageDir: path.resolve(storeBase), imageName: `hdd-${stamp}.img`, mountPoint: storeDir, limits: spec, name: `${process.pid}-${stamp}`,
+      beforeThrottle: async (loop) => {
+        unthrottled.probe = await probeFdatasync(loop.mountPoint, OUTSIDE_PROBE_MS);
+      },
     }, registry);
   } catch (error) {
     registry.cleanup();
     disarm();
     throw error;
   }
-  const outside = await probeFdatasync(storeDir, OUTSIDE_PROBE_MS);
   joinCgroup(hdd.cgroup, process.pid);
-  tell(`emulated HDD: ${hdd.disk.device} (${hdd.disk.imagePath}) on ${storeDir}, ${spec.writeIops} write IOPS, ${spec.writeBytesPerSec / 1e6} MB/s, cgroup ${hdd.cgroup.version} ${hdd.cgroup.path}; fdatasync/s outside the throttle ${Math.round(outside?.fdatasyncPerSecond ?? 0)}`);
+  tell(`emulated HDD: ${hdd.disk.device} (${hdd.disk.imagePath}) on ${storeDir}, ${spec.writeIops} write IOPS, ${spec.writeBytesPerSec / 1e6} MB/s, cgroup ${hdd.cgroup.version} ${hdd.cgroup.path}; fdatasync/s outside the throttle ${Math.round(unthrottled.probe?.fdatasyncPerSecond ?? 0)}`);
   const emulation: DiskEmulation = {
     kind: 'hdd', writeIops: spec.writeIops, writeBps: spec.writeBytesPerSec, cgroup: hdd.cgroup.version, method: hdd.method,
-    loopDevice: hdd.disk.device, image: hdd.disk.imagePath, fsyncProbeOutsideThrottle: outside,
+    loopDevice: hdd.disk.device, image: hdd.disk.imagePath, fsyncProbeOutsideThrottle: unthrottled.probe,
   };
   const mark = (): DiskMark => ({ cgroup: cgroupWriteCounters(hdd.cgroup), device: deviceWriteCounters(hdd.disk.device) });
   return {
