@@ -117,6 +117,19 @@ export class FlushRealTimeService extends ServiceLoop {
   }
 }
 
+/**
+ * TEST ONLY. FLUSHBENCH_TEST_FAULTS=ack-before-fsync (comma-separated list) makes SYNC_FLUSH
+ * answer PUT_OK as soon as the batch is in the page cache and fsync it within 10 ms, like an
+ * unwaited commit: a deliberately broken broker that `bench verify`'s power cut must catch and
+ * its kill must not. Only the environment turns it on (no broker key), so no broker.properties
+ * can enable it by accident.
+ */
+export const TEST_FAULT_ACK_BEFORE_FSYNC = 'ack-before-fsync';
+
+export function testFaultEnabled(name: string, env: NodeJS.ProcessEnv = process.env): boolean {
+  return (env.FLUSHBENCH_TEST_FAULTS ?? '').split(',').map((item) => item.trim()).includes(name);
+}
+
 interface FlushRequest {
   nextOffset: number;
   resolve: (status: PutStatus) => void;
@@ -140,7 +153,11 @@ export class GroupCommitService {
   private idleFlushTimer: NodeJS.Timeout | null = null;
   onFlushed: () => void = () => {};
 
-  constructor(private readonly commitLog: CommitLog, private readonly syncFlushTimeoutMs: number) {}
+  private readonly ackBeforeFsync = testFaultEnabled(TEST_FAULT_ACK_BEFORE_FSYNC);
+
+  constructor(private readonly commitLog: CommitLog, private readonly syncFlushTimeoutMs: number) {
+    if (this.ackBeforeFsync) log.warn({ FLUSHBENCH_TEST_FAULTS: TEST_FAULT_ACK_BEFORE_FSYNC }, 'TEST FAULT: SYNC_FLUSH acks before fdatasync; acked data can be lost on a power cut');
+  }
 
   start(): void {
     this.running = true;
@@ -154,6 +171,11 @@ export class GroupCommitService {
     if (!this.running) {
       // A failed store wrote the batch to the page cache but will never fsync it.
       resolve(this.failed ? 'FLUSH_DISK_TIMEOUT' : 'SERVICE_NOT_AVAILABLE');
+      return;
+    }
+    if (this.ackBeforeFsync) {
+      resolve('PUT_OK');
+      this.noteUnwaitedCommit();
       return;
     }
     this.requests.push({ nextOffset, resolve, deadlineMs: Date.now() + this.syncFlushTimeoutMs });
