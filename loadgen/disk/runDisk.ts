@@ -91,7 +91,7 @@ export function throttleShareNote(hdd: Pick<EmulatedHdd, 'cgroup' | 'disk'>, bef
   const share = `Emulated HDD: the throttle (cgroup ${hdd.cgroup.version}) saw ${cgIos} of the ${devIos} write requests that reached ${hdd.disk.device} during this profile (${pct(cgIos, devIos)}; bytes ${pct(cgBytes, devBytes)}).`;
   if (hdd.cgroup.version === 'v2') return `${share} cgroup v2 charges writeback to the group that dirtied the pages.`;
   if (hdd.cgroup.rootRule) {
-    return `${share} The rest (the kernel's writeback threads and the ext4 journal thread jbd2, which cgroup v1 charges to the root group) went through the same limits set in the root blkio group for ${hdd.disk.device}, so every write to the emulated disk was throttled.`;
+    return `${share} The rest (the kernel's writeback threads and the ext4 journal thread jbd2, which cgroup v1 charges to the root group) went through the same limits set in the root blkio group for ${hdd.disk.device}, so every write to the emulated disk was throttled (v1 gives each group its own budget: with the brokers and writeback both busy the device may take up to twice the limit).`;
   }
   return `${share} The rest was not throttled: in cgroup v1 the kernel's writeback threads (ASYNC_FLUSH pages written back before the broker's own flush) and the ext4 journal thread (jbd2) are charged to the root group. `
     + 'The brokers\' own fdatasync/msync writes are throttled; an ASYNC_FLUSH result under --disk hdd is therefore optimistic by at most the unthrottled share.';
