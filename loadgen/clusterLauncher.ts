@@ -1,6 +1,8 @@
 // Starts a profile's cluster on the disk under test: a name server, then every master, then
 // every slave, each a child process with its store under <storeDir>/<node>. Waits until each
 // broker is ready (and each SYNC_MASTER has its slave connected), and always tears down.
+// Two engines give the same Cluster shape: flushbench's own broker (here) and Apache RocketMQ
+// (rocketmq/rocketmqCluster.ts), so a run does not care which one it drives.
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -8,22 +10,58 @@ import { FlushbenchError } from '../protocol/errors.js';
 import { type ManagedProcess, startBenchProcess, stopProcess } from './childProcesses.js';
 import { scrapeMetrics } from './metricsScraper.js';
 import type { ProfileNode } from './profile.js';
+import { launchRocketmqCluster } from './rocketmq/rocketmqCluster.js';
 
-export interface LaunchedNode {
+/** Which broker implementation a launched cluster runs. */
+export type Engine = 'flushbench' | 'rocketmq';
+export const ENGINES: readonly Engine[] = ['flushbench', 'rocketmq'];
+
+/** One broker of a launched cluster, whatever the engine. */
+export interface ClusterNode {
   node: ProfileNode;
-  process: ManagedProcess;
   address: string;
-  metricsUrl: string;
+  /** For CPU accounting; null when unknown. */
+  pid: number | null;
+  /** flushbench's metrics endpoint (fsyncs, flush-behind, HA lag, /settings); null for Apache RocketMQ, which has none. */
+  metricsUrl: string | null;
+  /** The broker.properties keys it was started with. */
   properties: Record<string, string>;
 }
 
-export interface Cluster {
+export interface LaunchedNode extends ClusterNode {
+  process: ManagedProcess;
+  metricsUrl: string;
+}
+
+/** A launched cluster, whatever the engine. */
+export interface EngineCluster {
+  /** What summary.json calls it: `flushbench` or `rocketmq-<version>`. */
+  engineLabel: string;
   namesrvAddress: string;
   /** The name server's process id, for CPU accounting. */
   namesrvPid: number | null;
-  nodes: LaunchedNode[];
+  nodes: ClusterNode[];
   logDir: string;
   stop(): Promise<void>;
+}
+
+/** flushbench's own cluster: every node is a `bench broker` child process with a metrics endpoint. */
+export interface Cluster extends EngineCluster {
+  nodes: LaunchedNode[];
+}
+
+export interface LaunchOptions {
+  storeDir: string;
+  logDir: string;
+  onProgress?: (line: string) => void;
+  /** flushbench only: turn on the brokers' POST /produce endpoint (httpProduceEnable), for the --driver http load. */
+  httpProduce?: boolean;
+}
+
+/** The profile's cluster on the chosen engine. */
+export async function launchEngineCluster(engine: Engine, nodes: ProfileNode[], options: LaunchOptions): Promise<EngineCluster> {
+  if (engine === 'rocketmq') return launchRocketmqCluster(nodes, options);
+  return launchCluster(nodes, options);
 }
 
 const HOST = '127.0.0.1';
@@ -51,8 +89,8 @@ async function freeBrokerPort(taken: Set<number>): Promise<number> {
   throw new FlushbenchError('NO_FREE_PORT', 'could not find 4 consecutive free ports on 127.0.0.1');
 }
 
-/** httpProduce: turn on the brokers' POST /produce endpoint (httpProduceEnable), for the --driver http load only. */
-export async function launchCluster(nodes: ProfileNode[], options: { storeDir: string; logDir: string; onProgress?: (line: string) => void; httpProduce?: boolean }): Promise<Cluster> {
+/** flushbench's own broker: `bench namesrv` and one `bench broker` per node. */
+export async function launchCluster(nodes: ProfileNode[], options: LaunchOptions): Promise<Cluster> {
   const started: ManagedProcess[] = [];
   const stop = async () => {
     await Promise.all(started.reverse().map((p) => stopProcess(p)));
@@ -87,13 +125,13 @@ export async function launchCluster(nodes: ProfileNode[], options: { storeDir: s
       const broker = await startBenchProcess(node.name, args, /listening on (\S+):(\d+) .*metrics=(\d+)/, { logDir: options.logDir });
       started.push(broker.process);
       const entry: LaunchedNode = {
-        node, process: broker.process, address: `${broker.match[1]}:${broker.match[2]}`, metricsUrl: `http://${HOST}:${broker.match[3]}/metrics`, properties,
+        node, process: broker.process, pid: broker.process.child.pid ?? null, address: `${broker.match[1]}:${broker.match[2]}`, metricsUrl: `http://${HOST}:${broker.match[3]}/metrics`, properties,
       };
       launched.push(entry);
       progress(`${node.name} (${properties.brokerRole ?? 'ASYNC_MASTER'}, ${properties.flushDiskType ?? 'ASYNC_FLUSH'}) on ${entry.address}`);
     }
     await waitForSlaves(launched);
-    return { namesrvAddress, namesrvPid: namesrv.process.child.pid ?? null, nodes: launched, logDir: options.logDir, stop };
+    return { engineLabel: 'flushbench', namesrvAddress, namesrvPid: namesrv.process.child.pid ?? null, nodes: launched, logDir: options.logDir, stop };
   } catch (error) {
     await stop();
     throw error;

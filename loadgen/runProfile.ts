@@ -1,6 +1,6 @@
-// Runs one profile (or one variant of a sweep) `repeat` times: launch the cluster (or use a
-// remote one), create the topic, warm up, measure second by second while scraping broker
-// metrics, stop, and fold everything into a ProfileResult for the report.
+// Runs one profile (or one variant of a sweep) `repeat` times on one or more engines: launch the
+// cluster (or use a remote one), create the topic, warm up, measure second by second while
+// scraping broker metrics, stop, and fold the runs of each engine into a ProfileResult.
 import path from 'node:path';
 import type { CpuAccount } from '../reports/cpuAccount.js';
 import { CpuWindow, type CpuWindowResult, cpuUsPerMessage } from './cpuAccounting.js';
@@ -12,12 +12,14 @@ import { foldRuns } from '../reports/foldRuns.js';
 import { latencySummary } from '../reports/histogram.js';
 import type { LoadSettings, ProfileResult, RunResult, TimeseriesPoint } from '../reports/runData.js';
 import { AckRecorder, type SecondSample } from './ackRecorder.js';
-import { type Cluster, launchCluster } from './clusterLauncher.js';
+import { type EngineCluster, type Engine, launchEngineCluster } from './clusterLauncher.js';
 import { ConsumerPool } from './consumers.js';
 import { runHttpLoad } from './httpDriver.js';
-import { histogramQuantileMs, type MetricValues, scrapeMetrics } from './metricsScraper.js';
+import { histogramQuantileMs, type MetricValues } from './metricsScraper.js';
+import { delta, masterMetrics, merge, settingsOf, sum } from './brokerFacts.js';
 import { ProducerPool } from './producers.js';
 import type { Profile, ProfileVariant } from './profile.js';
+import { errorMessage } from '../protocol/errors.js';
 import { createTopic } from './topicAdmin.js';
 
 export interface RunOptions {
@@ -31,7 +33,12 @@ export interface RunOptions {
   json: boolean;
   harnessCeilingTps: number | null;
   serializeType: 'JSON' | 'ROCKETMQ';
+  /** Which broker a launched cluster runs (ignored with --namesrv); default flushbench. */
+  engine?: Engine;
 }
+
+/** What summary.json calls a cluster bench run did not launch: it cannot know which broker that is. */
+export const REMOTE_ENGINE_LABEL = 'remote';
 
 const PRODUCERS_PER_CONNECTION = 16;
 /** How long a new topic may take to appear on the name server, and how often to ask. */
@@ -47,8 +54,6 @@ const HTTP_LOAD_MARGIN_S = 5;
 /** After stop: how long in-flight sends and consumer loops get to finish. */
 const LOAD_DRAIN_TIMEOUT_MS = 10_000;
 const CONSUMER_DRAIN_TIMEOUT_MS = 6000;
-/** A broker's /settings answer; without it the profile's properties are reported. */
-const SETTINGS_TIMEOUT_MS = 2000;
 
 function say(options: RunOptions, line: string): void {
   if (!options.quiet) process.stderr.write(`${line}\n`);
@@ -60,57 +65,13 @@ export function variantNodes(profile: Profile, variant: ProfileVariant | null) {
   return profile.nodes.map((node) => ({ ...node, properties: { ...node.properties, ...(variant?.set ?? {}) } }));
 }
 
-async function masterMetrics(cluster: Cluster | null): Promise<MetricValues[]> {
-  if (!cluster) return [];
-  return Promise.all(cluster.nodes.filter((n) => n.node.role === 'master').map((n) => scrapeMetrics(n.metricsUrl).catch(() => new Map())));
-}
-
-function sum(values: MetricValues[], name: string): number | null {
-  let total = 0;
-  let seen = false;
-  for (const v of values) {
-    const x = v.get(name);
-    if (x !== undefined) {
-      total += x;
-      seen = true;
-    }
-  }
-  return seen ? total : null;
-}
-
-function delta(before: MetricValues[], after: MetricValues[], name: string): number | null {
-  const a = sum(after, name);
-  const b = sum(before, name);
-  return a === null || b === null ? null : a - b;
-}
-
-function merge(values: MetricValues[]): MetricValues {
-  const out: MetricValues = new Map();
-  for (const v of values) for (const [k, x] of v) out.set(k, (out.get(k) ?? 0) + x);
-  return out;
-}
-
-async function settingsOf(cluster: Cluster | null): Promise<Record<string, Record<string, string>>> {
-  const out: Record<string, Record<string, string>> = {};
-  for (const node of cluster?.nodes ?? []) {
-    const url = node.metricsUrl.replace(/\/metrics$/, '/settings');
-    try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(SETTINGS_TIMEOUT_MS) });
-      out[node.node.name] = (await response.json()) as Record<string, string>;
-    } catch {
-      out[node.node.name] = node.properties;
-    }
-  }
-  return out;
-}
-
 /** One run's state, shared by its steps; `clients` and `cluster` are closed by stopCluster. */
 interface RunContext {
   label: string;
   storeDir: string;
   options: RunOptions;
   load: LoadSettings;
-  cluster: Cluster | null;
+  cluster: EngineCluster | null;
   clients: RemotingClient[];
 }
 
@@ -131,11 +92,12 @@ interface Measurement {
   metricsAtEnd: MetricValues[];
 }
 
-/** Launches the profile's cluster unless --namesrv names one; returns the name server address. */
+/** Launches the profile's cluster on the run's engine unless --namesrv names one; returns the name server address. */
 async function startCluster(ctx: RunContext, profile: Profile, variant: ProfileVariant | null): Promise<string> {
   if (ctx.options.namesrv) return ctx.options.namesrv;
-  say(ctx.options, `${ctx.label}: starting cluster (store ${ctx.storeDir})`);
-  ctx.cluster = await launchCluster(variantNodes(profile, variant), {
+  const engine = ctx.options.engine ?? 'flushbench';
+  say(ctx.options, `${ctx.label}: starting ${engine} cluster (store ${ctx.storeDir})`);
+  ctx.cluster = await launchEngineCluster(engine, variantNodes(profile, variant), {
     storeDir: ctx.storeDir, logDir: path.join(ctx.options.logDir, path.basename(ctx.storeDir)), onProgress: (l) => say(ctx.options, `  ${l}`),
     httpProduce: ctx.load.driver === 'http',
   });
@@ -152,7 +114,31 @@ async function resolveRoute(ctx: RunContext, namesrv: string): Promise<WriteQueu
     if (!route) await sleep(ROUTE_RETRY_MS);
   }
   if (!route) throw new Error(`topic ${ctx.load.topic} has no route on ${namesrv} after ${ROUTE_TIMEOUT_MS} ms`);
-  return writeQueues(route);
+  // An existing topic may have more queues (RocketMQ's BenchmarkTest has 1024): load only the
+  // first `queues` of each master, the same shape on every engine.
+  const queues = writeQueues(route).filter((q) => q.queueId < ctx.load.queues);
+  if (queues.length === 0) throw new Error(`topic ${ctx.load.topic} on ${namesrv} has no writable queue`);
+  return queues;
+}
+
+/**
+ * Creates the topic on every master. A broker may refuse (RocketMQ 4.9.x refuses its system
+ * topics such as BenchmarkTest; a remote cluster may forbid topic creation): then a topic that
+ * already has a route is used as it is, with a warning, and only a topic without one fails the run.
+ */
+async function ensureTopic(ctx: RunContext, namesrv: string): Promise<void> {
+  try {
+    await createTopic(namesrv, ctx.load.topic, { queues: ctx.load.queues });
+  } catch (error) {
+    const nameClient = new RemotingClient(namesrv);
+    try {
+      const route = await fetchTopicRoute(nameClient, ctx.load.topic);
+      if (!route) throw error;
+      process.stderr.write(`${ctx.label}: warning: ${errorMessage(error)}; using the existing topic ${ctx.load.topic} (its first ${ctx.load.queues} queues per master)\n`);
+    } finally {
+      nameClient.close();
+    }
+  }
 }
 
 /** Round-robin over a few connections per broker, opened on first use. */
@@ -179,7 +165,7 @@ async function startLoad(ctx: RunContext, queues: WriteQueue[]): Promise<Running
   const consuming = consumers ? await consumers.start() : null;
   if (load.driver === 'http') {
     const first = ctx.cluster?.nodes.find((n) => n.node.role === 'master');
-    if (!first) throw new Error('--driver http needs a cluster launched by bench run (not --namesrv): it loads the broker\'s HTTP produce endpoint');
+    if (!first?.metricsUrl) throw new Error('--driver http needs a flushbench cluster launched by bench run (not --namesrv, not --engine rocketmq): it loads the broker\'s HTTP produce endpoint');
     const http = runHttpLoad({
       url: first.metricsUrl.replace(/\/metrics$/, `/produce/${load.topic}`), connections: load.producers, sizeBytes: load.sizeBytes,
       seconds: load.warmupS + load.durationS + HTTP_LOAD_MARGIN_S,
@@ -243,7 +229,8 @@ function openCpuWindow(ctx: RunContext): CpuWindow | null {
   if (process.platform !== 'linux') return null;
   const processes = [{ role: LOADGEN_ROLE, pid: process.pid }];
   if (ctx.cluster?.namesrvPid) processes.push({ role: NAMESRV_ROLE, pid: ctx.cluster.namesrvPid });
-  for (const node of ctx.cluster?.nodes ?? []) if (node.process.child.pid) processes.push({ role: node.node.name, pid: node.process.child.pid });
+  // Every broker process, whatever the engine: a node process or a JVM (all its threads are in /proc/<pid>/stat).
+  for (const node of ctx.cluster?.nodes ?? []) if (node.pid) processes.push({ role: node.node.name, pid: node.pid });
   return new CpuWindow(processes);
 }
 
@@ -289,7 +276,7 @@ function collect(ctx: RunContext, run: number, running: RunningLoad, measured: M
     timeseries: measured.timeseries,
     endToEnd: consumers ? { consumed: consumers.received, latencyMs: latencySummary(consumers.histogram) } : null,
     cpu: measured.cpu ? cpuAccount(measured.cpu, ok) : null,
-    broker: ctx.cluster ? {
+    broker: ctx.cluster?.nodes.some((n) => n.metricsUrl) ? {
       fsyncs: fsyncTotal,
       messagesPerFsync: fsyncTotal ? (flushedTotal ?? 0) / fsyncTotal : null,
       flushFailedTimes: sum(measured.metricsAtEnd, 'rocketmq_flush_failed_times_total'),
@@ -305,34 +292,50 @@ async function stopCluster(ctx: RunContext): Promise<void> {
 }
 
 async function runOnce(profile: Profile, variant: ProfileVariant | null, run: number, options: RunOptions, load: LoadSettings) {
+  const engineTag = options.namesrv || !options.engine || options.engine === 'flushbench' ? '' : `-${options.engine}`;
   const ctx: RunContext = {
-    label: `${profile.name}${variant ? ` [${variant.name}]` : ''} run ${run}/${options.repeat}`,
-    storeDir: path.join(options.storeDir, `${profile.name}${variant ? `-${variant.name.replace(/[^\w.-]+/g, '_')}` : ''}-run${run}`),
+    label: `${profile.name}${variant ? ` [${variant.name}]` : ''}${engineTag ? ` (${options.engine})` : ''} run ${run}/${options.repeat}`,
+    storeDir: path.join(options.storeDir, `${profile.name}${variant ? `-${variant.name.replace(/[^\w.-]+/g, '_')}` : ''}${engineTag}-run${run}`),
     options, load, cluster: null, clients: [],
   };
   try {
     const namesrv = await startCluster(ctx, profile, variant);
-    await createTopic(namesrv, load.topic, { queues: load.queues });
+    await ensureTopic(ctx, namesrv);
     const queues = await resolveRoute(ctx, namesrv);
     const running = await startLoad(ctx, queues);
     await warmUp(ctx);
     const measured = await measure(ctx, running);
     await stopLoad(running);
     const effectiveSettings = await settingsOf(ctx.cluster);
-    return { result: collect(ctx, run, running, measured), effectiveSettings };
+    return { result: collect(ctx, run, running, measured), effectiveSettings, engineLabel: ctx.cluster?.engineLabel ?? REMOTE_ENGINE_LABEL };
   } finally {
     await stopCluster(ctx);
   }
 }
 
-export async function runProfileVariant(profile: Profile, variant: ProfileVariant | null, options: RunOptions): Promise<ProfileResult> {
-  const runs: RunResult[] = [];
-  let effectiveSettings: Record<string, Record<string, string>> = {};
+/**
+ * Runs the profile `repeat` times on each engine, interleaved (run 1 on every engine, then run 2 …),
+ * and folds each engine's runs into its own ProfileResult, in the order of `engines`.
+ */
+export async function runProfileEngines(profile: Profile, variant: ProfileVariant | null, engines: readonly Engine[], options: RunOptions): Promise<ProfileResult[]> {
+  const perEngine = engines.map(() => ({ runs: [] as RunResult[], effectiveSettings: {} as Record<string, Record<string, string>>, label: '' }));
+  // A B, A B …: one run on every engine before the next repeat, so host drift falls on both.
   for (let run = 1; run <= options.repeat; run++) {
-    const outcome = await runOnce(profile, variant, run, options, profile.load);
-    runs.push(outcome.result);
-    effectiveSettings = outcome.effectiveSettings;
+    for (const [index, engine] of engines.entries()) {
+      const slot = perEngine[index];
+      const outcome = await runOnce(profile, variant, run, { ...options, engine }, profile.load);
+      slot.runs.push(outcome.result);
+      slot.effectiveSettings = outcome.effectiveSettings;
+      slot.label = outcome.engineLabel;
+    }
   }
-  const measured = { name: profile.name, variant: variant?.name ?? null, description: profile.description, claim: profile.claim, load: profile.load };
-  return foldRuns(measured, runs, effectiveSettings, options.harnessCeilingTps);
+  return perEngine.map((slot) => {
+    const measured = { name: profile.name, variant: variant?.name ?? null, description: profile.description, claim: profile.claim, load: profile.load, engine: slot.label };
+    return foldRuns(measured, slot.runs, slot.effectiveSettings, options.harnessCeilingTps);
+  });
+}
+
+export async function runProfileVariant(profile: Profile, variant: ProfileVariant | null, options: RunOptions): Promise<ProfileResult> {
+  const [result] = await runProfileEngines(profile, variant, [options.engine ?? 'flushbench'], options);
+  return result;
 }

@@ -23,7 +23,8 @@ const whiteBackground = {
 };
 
 export function labelOf(result: ProfileResult): string {
-  return result.variant ? `${result.profile} [${result.variant}]` : result.profile;
+  const engine = result.engine && result.engine !== 'flushbench' ? ` (${result.engine})` : '';
+  return `${result.variant ? `${result.profile} [${result.variant}]` : result.profile}${engine}`;
 }
 
 export function render(config: ChartConfiguration): Buffer {

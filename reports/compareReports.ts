@@ -37,8 +37,10 @@ export interface Comparison {
   loadDifferences: string[];
 }
 
+/** Profile, variant and engine: a RocketMQ row never compares against a flushbench row. */
 export function profileKey(r: SummaryResult): string {
-  return r.variant ? `${r.profile} [${r.variant}]` : r.profile;
+  const engine = r.engine && r.engine !== 'flushbench' ? ` (${r.engine})` : '';
+  return `${r.variant ? `${r.profile} [${r.variant}]` : r.profile}${engine}`;
 }
 
 /**

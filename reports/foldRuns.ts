@@ -12,6 +12,17 @@ export interface MeasuredProfile {
   description: string;
   claim: Claim;
   load: LoadSettings;
+  /** Which broker ran it; default flushbench. */
+  engine?: string;
+}
+
+export const DEFAULT_ENGINE = 'flushbench';
+
+/** Apache RocketMQ has no metrics endpoint: say which columns are empty and why. */
+export function engineNotes(engine: string): string[] {
+  if (engine === DEFAULT_ENGINE) return [];
+  const what = engine === 'remote' ? 'a remote cluster (--namesrv)' : `Apache RocketMQ (${engine})`;
+  return [`${what}: broker-side metrics (fsyncs, messages per fsync, flush-behind bytes, slave lag, replication latency) come from flushbench's metrics endpoint only and are empty for it; producer-side numbers and CPU per message are measured the same way for every engine${engine === 'remote' ? ' (broker CPU only for processes bench run started)' : ''}.`];
 }
 
 const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
@@ -42,10 +53,12 @@ export function foldRuns(profile: MeasuredProfile, runs: RunResult[], effectiveS
   for (const run of runs) for (const [k, v] of Object.entries(run.statusCounts)) statusCounts[k] = (statusCounts[k] ?? 0) + v;
   const { verdict, confidence } = verdictOf(profile.claim, tpsValues);
   const cpu = foldCpu(runs.map((r) => r.cpu));
-  const steal = stealWarning(profile.variant ? `${profile.name} [${profile.variant}]` : profile.name, cpu);
+  const engineSuffix = profile.engine && profile.engine !== DEFAULT_ENGINE ? ` (${profile.engine})` : '';
+  const steal = stealWarning(`${profile.variant ? `${profile.name} [${profile.variant}]` : profile.name}${engineSuffix}`, cpu);
   return {
     profile: profile.name,
     variant: profile.variant,
+    engine: profile.engine ?? DEFAULT_ENGINE,
     description: profile.description,
     claim: profile.claim,
     load: profile.load,
@@ -67,7 +80,7 @@ export function foldRuns(profile: MeasuredProfile, runs: RunResult[], effectiveS
     verdictConfidence: confidence,
     harnessCeilingTps,
     effectiveSettings,
-    notes: [...runNotes(statusCounts, effectiveSettings), ...(steal ? [steal] : [])],
+    notes: [...runNotes(statusCounts, effectiveSettings), ...engineNotes(profile.engine ?? DEFAULT_ENGINE), ...(steal ? [steal] : [])],
     cpu,
   };
 }

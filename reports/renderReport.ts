@@ -1,6 +1,7 @@
 // report.md and report.html from a summary: verdict table first, then host facts, charts,
 // the effective broker settings, notes, and how to read it. Both come from the same rows.
 import type { Summary, SummaryResult } from './summary.js';
+import { ENGINE_HEADER, ENGINE_NOTE, engineRows, hasSeveralEngines } from './engineComparison.js';
 
 export interface ChartFile {
   file: string;
@@ -34,7 +35,8 @@ function fmt(value: number, digits = 0): string {
 }
 
 function label(r: SummaryResult): string {
-  return r.variant ? `${r.profile} [${r.variant}]` : r.profile;
+  const engine = r.engine && r.engine !== 'flushbench' ? ` (${r.engine})` : '';
+  return `${r.variant ? `${r.profile} [${r.variant}]` : r.profile}${engine}`;
 }
 
 function otherStatuses(r: SummaryResult): string {
@@ -75,7 +77,7 @@ function hostRows(summary: Summary): string[][] {
   const probe = h.fsyncProbe ? `${fmt(h.fsyncProbe.fdatasyncPerSecond)} fdatasync/s (4 KiB appends; p50 ${fmt(h.fsyncProbe.latencyMsP50, 2)} ms, p99 ${fmt(h.fsyncProbe.latencyMsP99, 2)} ms)` : 'not measured';
   return [
     ['host', `${h.hostname}, ${h.cpuCount} × ${h.cpuModel}, ${fmt(h.memoryBytes / 1024 ** 3, 1)} GiB, kernel ${h.kernel}`],
-    ['store directory', h.storeDir],
+    ['store directory', h.diskScope ? `${h.storeDir} (${h.diskScope})` : h.storeDir],
     ['disk', `${h.device ?? '?'} ${h.diskModel ?? ''} — rotational: ${h.rotational ?? '?'}, scheduler: ${h.scheduler ?? '?'}, write cache: ${h.writeCache ?? '?'}`],
     ['file system', `${h.fileSystem ?? '?'} on ${h.mountPoint ?? '?'} (${h.mountOptions ?? '?'})`],
     ['disk measured', h.diskIsMeasured ? 'yes' : `NO — ${h.diskWarning ?? 'not a real disk'}`],
@@ -105,6 +107,7 @@ export function renderMarkdown(summary: Summary, charts: ChartFile[]): string {
     `# flushbench report`, '',
     `${summary.command} — ${summary.startedAt} to ${summary.finishedAt}`, '',
     '## Verdicts', '', mdTable(VERDICT_HEADER, verdictRows(summary)), '',
+    ...(hasSeveralEngines(summary) ? ['## Engines side by side', '', mdTable(ENGINE_HEADER, engineRows(summary)), '', ENGINE_NOTE, ''] : []),
     '## CPU per acknowledged message', '', mdTable(CPU_HEADER, cpuRows(summary)), '',
     summary.host.diskIsMeasured ? '' : `> **WARNING:** ${summary.host.diskWarning ?? 'the store was not on a real disk'}; these numbers do not measure a disk.\n`,
     '## Host', '', mdTable(['fact', 'value'], hostRows(summary)), '',
@@ -142,6 +145,7 @@ img{max-width:100%;border:1px solid #ddd;margin:0.5rem 0}.warn{background:#fff3c
 <p><code>${escapeHtml(summary.command)}</code> — ${escapeHtml(summary.startedAt)} to ${escapeHtml(summary.finishedAt)}</p>
 <h2>Verdicts</h2>
 ${htmlTable(VERDICT_HEADER, verdictRows(summary), 'verdicts')}
+${hasSeveralEngines(summary) ? `<h2>Engines side by side</h2>\n${htmlTable(ENGINE_HEADER, engineRows(summary))}\n<p>${escapeHtml(ENGINE_NOTE)}</p>` : ''}
 <h2>CPU per acknowledged message</h2>
 ${htmlTable(CPU_HEADER, cpuRows(summary))}
 ${summary.host.diskIsMeasured ? '' : `<p class="warn">WARNING: ${escapeHtml(summary.host.diskWarning ?? 'the store was not on a real disk')}; these numbers do not measure a disk.</p>`}

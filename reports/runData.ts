@@ -77,6 +77,8 @@ export interface LoadSettings {
 export interface ProfileResult {
   profile: string;
   variant: string | null;
+  /** Which broker ran it: `flushbench`, `rocketmq-<version>`, or `remote` (--namesrv). Absent in older summaries = flushbench. */
+  engine: string;
   description: string;
   claim: Claim;
   load: LoadSettings;
@@ -120,6 +122,8 @@ export interface HostFactsData {
   fsyncProbe: { fdatasyncPerSecond: number; latencyMsP50: number; latencyMsP99: number } | null;
   /** Set by `bench run --disk hdd`: the store was on a throttled loop device, not the host's disk. */
   diskEmulation?: DiskEmulation | null;
+  /** Whose disk the facts describe when it is not the launched clusters' store (e.g. --namesrv without --remote-store-dir). */
+  diskScope?: string | null;
 }
 
 export interface DiskEmulation {

@@ -5,6 +5,8 @@ import { type RunData, SUMMARY_SCHEMA_VERSION } from './runData.js';
 export interface SummaryResult {
   profile: string;
   variant: string | null;
+  /** `flushbench`, `rocketmq-<version>` or `remote`; summaries written before engines existed lack it (= flushbench). */
+  engine?: string;
   description: string;
   claim: RunData['results'][number]['claim'];
   load: RunData['results'][number]['load'];
@@ -53,7 +55,7 @@ export function summaryFromRunData(data: RunData): Summary {
     finishedAt: data.finishedAt,
     host: data.host,
     results: data.results.map((r) => ({
-      profile: r.profile, variant: r.variant, description: r.description, claim: r.claim, load: r.load, tps: r.tps, latencyMs: r.latencyMs,
+      profile: r.profile, variant: r.variant, engine: r.engine, description: r.description, claim: r.claim, load: r.load, tps: r.tps, latencyMs: r.latencyMs,
       sent: r.sent, ok: r.ok, statusCounts: r.statusCounts, verdict: r.verdict, verdictConfidence: r.verdictConfidence,
       harnessCeilingTps: r.harnessCeilingTps, boundBy: boundBy(r.tps.mean, r.harnessCeilingTps),
       runs: r.runs.map(({ histogram: _histogram, ...run }) => run), effectiveSettings: r.effectiveSettings, notes: r.notes, cpu: r.cpu,

@@ -14,7 +14,8 @@ export const TIMESERIES_COLUMNS = [
 ] as const;
 
 export function slugOf(result: ProfileResult): string {
-  return `${result.profile}${result.variant ? `-${result.variant}` : ''}`.replace(/[^\w.-]+/g, '_');
+  const engine = result.engine && result.engine !== 'flushbench' ? `-${result.engine}` : '';
+  return `${result.profile}${result.variant ? `-${result.variant}` : ''}${engine}`.replace(/[^\w.-]+/g, '_');
 }
 
 function timeseriesCsv(result: ProfileResult): string {

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { type Command, Option } from 'commander';
 import type { HostFactsData, ProfileResult, RunData } from '../../reports/runData.js';
 import { applyOverrides, listProfiles, type Profile, resolveProfiles } from '../profile.js';
-import { runProfileVariant, type RunOptions } from '../runProfile.js';
+import { runProfileEngines, type RunOptions } from '../runProfile.js';
+import { type Engine, ENGINES } from '../clusterLauncher.js';
 import { calibrate } from '../calibrate.js';
 import { collectHostFacts } from '../hostFacts.js';
 import { writeReport } from '../../reports/writeReport.js';
@@ -35,6 +36,27 @@ export interface RunCommandOptions {
   consumers?: string;
   /** ssd (the real disk), hdd or hdd:iops=N,bps=M (an emulated HDD). */
   disk?: string;
+  /** flushbench (default), rocketmq or both. */
+  engine?: string;
+  /** With --namesrv: the remote cluster's store directory, for the host's disk facts. */
+  remoteStoreDir?: string;
+}
+
+/** --engine: which engines to run, in order (both = flushbench then RocketMQ, A B A B with --repeat). */
+export function enginesOf(engine: string | undefined, namesrv: string | undefined): Engine[] {
+  const value = engine ?? 'flushbench';
+  if (namesrv && value !== 'flushbench') throw new Error(`--engine ${value} launches a cluster; with --namesrv the cluster is already running (drop --engine)`);
+  if (value === 'both') return [...ENGINES];
+  if (!(ENGINES as readonly string[]).includes(value)) throw new Error(`--engine ${value}: use flushbench, rocketmq or both`);
+  return [value as Engine];
+}
+
+/** Whose disk the host facts describe when bench run drives a cluster it did not launch. */
+function diskScopeOf(options: RunCommandOptions): string | null {
+  if (!options.namesrv) return null;
+  return options.remoteStoreDir
+    ? 'the remote cluster\'s store directory given by --remote-store-dir'
+    : 'disk facts of the harness\'s own directory, not the remote cluster\'s: pass --remote-store-dir DIR for the cluster\'s disk';
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -43,12 +65,12 @@ export function register(program: Command): void {
   program
     .command('run')
     .description('run a profile (or several) and write a report with a verdict per claim')
-    .option('-p, --profile <name|file>', `profile name (${listProfiles().join(', ')}), a profile .yaml, or a broker.properties`, 'sync-sync')
+    .option('-p, --profile <name|file>', `profile name (${listProfiles().join(', ')}), a profile .yaml, or a broker.properties; several separated by commas`, 'sync-sync')
     .option('--set <key=value>', 'override a broker key on every node, or load.<field>=value (repeatable)', collect, [])
     .option('--producers <n>', 'concurrent producers (RocketMQ benchmark -w; default 64)')
     .option('--size <bytes>', 'message body size (default 128)')
     .option('--batch <n>', 'messages per send request (SEND_BATCH_MESSAGE when > 1)')
-    .option('--topic <name>', 'topic (default BenchmarkTest)')
+    .option('--topic <name>', 'topic (default FlushbenchTest; RocketMQ 4.9.x refuses to create BenchmarkTest, a system topic there)')
     .option('--queues <n>', 'write queues per master (default 8)')
     .addOption(new Option('--driver <driver>', 'remoting (RocketMQ protocol) or http (autocannon against the broker\'s HTTP produce endpoint)').choices(['remoting', 'http']))
     .option('--rate <msgs/s>', 'open-loop target rate with coordinated-omission correction (default: closed loop)')
@@ -60,6 +82,8 @@ export function register(program: Command): void {
     .option('--disk <kind>', 'ssd (the real disk under --store-dir) or hdd / hdd:iops=N,bps=M: an emulated HDD, a throttled loop device (root; default 150 IOPS, 150 MB/s)', 'ssd')
     .option('--out <dir>', 'report directory (default reports/runs/<timestamp>-<profile>)')
     .option('--namesrv <host:port>', 'drive an existing RocketMQ cluster instead of launching one')
+    .option('--remote-store-dir <dir>', 'with --namesrv: the remote cluster\'s store directory (a local or mounted path); host and disk facts and the fsync probe are taken there')
+    .addOption(new Option('--engine <engine>', 'the broker a launched cluster runs: flushbench (ours), rocketmq (Apache RocketMQ 4.9.7 from `bench rocketmq fetch`) or both, interleaved per run').choices(['flushbench', 'rocketmq', 'both']))
     .option('--keep-store', 'keep broker stores after the run')
     .option('--quiet', 'no progress lines (warnings and the report path still go to stderr)')
     .option('--json', 'print the summary as JSON on stdout')
@@ -83,7 +107,9 @@ function loadOverrides(options: RunCommandOptions): string[] {
 export async function runCommand(options: RunCommandOptions): Promise<{ runDir: string; summary: unknown }> {
   const repeat = Number(options.repeat);
   if (!Number.isInteger(repeat) || repeat < 1 || repeat > 50) throw new Error(`--repeat ${options.repeat} must be an integer 1..50`);
-  const profiles: Profile[] = resolveProfiles(options.profile).map((p) => applyOverrides(p, [...options.set, ...loadOverrides(options)]));
+  const engines = enginesOf(options.engine, options.namesrv);
+  if (options.remoteStoreDir && !options.namesrv) throw new Error('--remote-store-dir describes a cluster given by --namesrv; without it the store is --store-dir');
+  const profiles: Profile[] = options.profile.split(',').filter(Boolean).flatMap((name) => resolveProfiles(name.trim())).map((p) => applyOverrides(p, [...options.set, ...loadOverrides(options)]));
   const startedAt = new Date();
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-').replace(/Z$/, '');
   const runDir = path.resolve(options.out ?? path.join('reports', 'runs', `${stamp}-${path.basename(options.profile).replace(/\.\w+$/, '')}`));
@@ -96,7 +122,8 @@ export async function runCommand(options: RunCommandOptions): Promise<{ runDir: 
 
   let host: HostFactsData;
   try {
-    host = { ...(await collectHostFacts(storeDir, { fsyncProbe: true })), diskEmulation: disk.emulation };
+    const factsDir = options.namesrv && options.remoteStoreDir ? path.resolve(options.remoteStoreDir) : storeDir;
+    host = { ...(await collectHostFacts(factsDir, { fsyncProbe: true })), diskEmulation: disk.emulation, diskScope: diskScopeOf(options) };
   } catch (error) {
     await disk.release();
     throw error;
@@ -108,7 +135,8 @@ export async function runCommand(options: RunCommandOptions): Promise<{ runDir: 
   };
   try {
     if (options.calibrate && !options.namesrv) {
-      runOptions.harnessCeilingTps = await calibrate(profiles[0].load, runOptions);
+      // The ceiling is flushbench's ack-without-store broker whatever --engine says: it measures the harness.
+      runOptions.harnessCeilingTps = await calibrate(profiles[0].load, { ...runOptions, engine: 'flushbench' });
       say(`harness ceiling (ack without store): ${Math.round(runOptions.harnessCeilingTps)} msgs/s`);
     }
     const results: ProfileResult[] = [];
@@ -116,9 +144,10 @@ export async function runCommand(options: RunCommandOptions): Promise<{ runDir: 
       const variants = profile.variants.length ? profile.variants : [null];
       for (const variant of variants) {
         const mark = disk.mark();
-        const result = await runProfileVariant(profile, variant, runOptions);
-        result.notes.push(...disk.notesSince(mark));
-        results.push(result);
+        const engineResults = await runProfileEngines(profile, variant, engines, runOptions);
+        const diskNotes = disk.notesSince(mark);
+        for (const result of engineResults) result.notes.push(...diskNotes);
+        results.push(...engineResults);
       }
     }
     const data: RunData = {
@@ -141,9 +170,10 @@ export async function runCommand(options: RunCommandOptions): Promise<{ runDir: 
 
 function printVerdictTable(results: ProfileResult[], out: NodeJS.WritableStream | null): void {
   if (!out) return;
-  out.write('\n| profile | claim (TPS) | measured TPS | p50 / p99 ms | verdict |\n|---|---|---|---|---|\n');
+  out.write('\n| profile | engine | claim (TPS) | measured TPS | p50 / p99 ms | broker CPU µs/msg | verdict |\n|---|---|---|---|---|---|---|\n');
   for (const r of results) {
     const claim = r.claim.tpsMin === null ? '—' : `${r.claim.tpsMin}–${r.claim.tpsMax}`;
-    out.write(`| ${r.profile}${r.variant ? ` [${r.variant}]` : ''} | ${claim} | ${Math.round(r.tps.mean)} | ${r.latencyMs.p50.toFixed(2)} / ${r.latencyMs.p99.toFixed(2)} | ${r.verdict ?? 'n/a'} |\n`);
+    const cpu = r.cpu?.brokersTotalUsPerMsg;
+    out.write(`| ${r.profile}${r.variant ? ` [${r.variant}]` : ''} | ${r.engine} | ${claim} | ${Math.round(r.tps.mean)} | ${r.latencyMs.p50.toFixed(2)} / ${r.latencyMs.p99.toFixed(2)} | ${cpu === null || cpu === undefined ? '—' : cpu.toFixed(1)} | ${r.verdict ?? 'n/a'} |\n`);
   }
 }

@@ -1,6 +1,7 @@
-// Starts Apache RocketMQ's name server and one broker (NamesrvStartup, BrokerStartup) as Java
+// Starts Apache RocketMQ's name server and brokers (NamesrvStartup, BrokerStartup: one broker for
+// `bench rocketmq start`, a profile's masters and slaves for `bench run --engine rocketmq`) as Java
 // child processes on loopback, with logs, home and store in the given store directory. Ready
-// = the name server answers GET_BROKER_CLUSTER_INFO and lists this broker. Always stopped:
+// = the name server lists every broker, and every master has its slaves' first HA report. Always stopped:
 // SIGTERM (RocketMQ's shutdown hook flushes and unmaps), SIGKILL after a grace period, also
 // when this process gets SIGINT/SIGTERM.
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -102,15 +103,29 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
-/** A name server port and a broker listenPort whose listenPort − 2 (VIP) … + 1 (HA) are all free. */
-export async function pickPorts(): Promise<{ namesrvPort: number; listenPort: number }> {
+/** A broker listenPort whose listenPort − 2 (VIP) … + 1 (HA) are free and not taken by another node of this cluster. */
+async function pickBrokerPort(taken: Set<number>): Promise<number> {
   for (let attempt = 0; attempt < 200; attempt++) {
     const listenPort = 20_000 + Math.floor(Math.random() * 20_000);
-    const namesrvPort = listenPort + 3;
-    const block = [listenPort - 2, listenPort - 1, listenPort, listenPort + 1, namesrvPort];
-    if ((await Promise.all(block.map(portFree))).every(Boolean)) return { namesrvPort, listenPort };
+    const block = [listenPort - 2, listenPort - 1, listenPort, listenPort + 1];
+    if (block.some((p) => taken.has(p))) continue;
+    if ((await Promise.all(block.map(portFree))).every(Boolean)) {
+      for (const p of block) taken.add(p);
+      return listenPort;
+    }
   }
-  throw new FlushbenchError('NO_FREE_PORT', 'found no free port block (listenPort − 2 … listenPort + 3) in 20000-40000 for the RocketMQ name server and broker');
+  throw new FlushbenchError('NO_FREE_PORT', 'found no free port block (listenPort − 2 … listenPort + 1) in 20000-40000 for a RocketMQ broker');
+}
+
+async function pickNamesrvPort(taken: Set<number>): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    if (!taken.has(port) && (await portFree(port))) {
+      taken.add(port);
+      return port;
+    }
+  }
+  throw new FlushbenchError('NO_FREE_PORT', 'found no free port in 20000-40000 for the RocketMQ name server');
 }
 
 function fileTail(filePath: string, lines: number): string {
@@ -123,28 +138,113 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Polls the name server until `brokerName` is registered at `brokerAddress`; fails early if a process exits. */
-async function waitForBroker(namesrvAddress: string, brokerName: string, brokerAddress: string, processes: JavaProcess[], timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let lastProblem = 'no answer yet';
+/** Rejects with ROCKETMQ_START_FAILED as soon as one of the processes exits. */
+function firstExit(processes: JavaProcess[]): { check: () => void } {
   let exitedWith: string | null = null;
   for (const java of processes) void java.exited.then((how) => (exitedWith ??= `${java.name} exited (${how})`));
+  return { check: () => { if (exitedWith) throw new FlushbenchError('ROCKETMQ_START_FAILED', exitedWith); } };
+}
+
+/** Polls the name server until broker `brokerName`/`brokerId` is registered at `address`; fails early if a process exits. */
+async function waitForBroker(namesrvAddress: string, broker: { brokerName: string; brokerId: string; address: string }, processes: JavaProcess[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastProblem = 'no answer yet';
+  const exits = firstExit(processes);
   while (Date.now() < deadline) {
-    if (exitedWith) throw new FlushbenchError('ROCKETMQ_START_FAILED', exitedWith);
+    exits.check();
     try {
       const info = await fetchClusterInfo(namesrvAddress, 2000);
-      const registered = info.brokerAddrTable?.[brokerName]?.brokerAddrs?.['0'];
-      if (registered === brokerAddress) return;
-      lastProblem = registered ? `name server lists ${brokerName} at ${registered}, expected ${brokerAddress}` : `name server does not list ${brokerName} yet`;
+      const registered = info.brokerAddrTable?.[broker.brokerName]?.brokerAddrs?.[broker.brokerId];
+      if (registered === broker.address) return;
+      const who = `${broker.brokerName} (brokerId ${broker.brokerId})`;
+      lastProblem = registered ? `name server lists ${who} at ${registered}, expected ${broker.address}` : `name server does not list ${who} yet`;
     } catch (error) {
       lastProblem = errorMessage(error);
     }
     await sleep(250);
   }
-  throw new FlushbenchError('ROCKETMQ_START_TIMEOUT', `the RocketMQ broker did not register with ${namesrvAddress} within ${timeoutMs} ms (${lastProblem})`);
+  throw new FlushbenchError('ROCKETMQ_START_TIMEOUT', `RocketMQ broker ${broker.brokerName}/${broker.brokerId} did not register with ${namesrvAddress} within ${timeoutMs} ms (${lastProblem})`);
 }
 
-export async function startRocketmq(options: RocketmqStartOptions): Promise<RocketmqCluster> {
+/**
+ * Waits until `slaves` slaves have reported their offset to the master, read from the master's
+ * log ("slave[/ip:port] request offset N", HAConnection's ReadSocketService). RocketMQ 4.9.x
+ * has no HA connection count in GET_BROKER_RUNTIME_INFO, and a connected slave is not enough:
+ * its HAClient sends the first offset report only haSendHeartbeatInterval (5 s) after
+ * connecting, and until then the master transfers nothing, so every SYNC_MASTER send waits
+ * slaveTimeout (3 s) and answers FLUSH_SLAVE_TIMEOUT. We generate the logback config, so the
+ * line is in broker.log.
+ */
+async function waitForSlaveReports(masterName: string, logPath: string, slaves: number, processes: JavaProcess[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const exits = firstExit(processes);
+  for (;;) {
+    exits.check();
+    const reported = slavesReported(fs.existsSync(logPath) ? fs.readFileSync(logPath, 'utf8') : '');
+    if (reported >= slaves) return;
+    if (Date.now() > deadline) throw new FlushbenchError('SLAVE_NOT_CONNECTED', `${masterName}: ${reported}/${slaves} slave(s) reported their offset (HA) within ${timeoutMs} ms; see ${logPath}`);
+    await sleep(200);
+  }
+}
+
+/** Distinct slave addresses in a master's broker.log that sent an HA offset report. */
+export function slavesReported(logText: string): number {
+  return new Set([...logText.matchAll(/slave\[([^\]]+)\] request offset \d+/g)].map((m) => m[1])).size;
+}
+
+export interface RocketmqBrokerSpec {
+  /** Node name (profile node), used for directories and logs. */
+  name: string;
+  /** broker.properties keys (RocketMQ spelling); brokerName, brokerId and brokerRole say what it is. */
+  settings: Record<string, string>;
+}
+
+export interface RocketmqClusterOptions extends Omit<RocketmqStartOptions, 'settings'> {
+  brokers: RocketmqBrokerSpec[];
+  /** Directory layout; 'single' is `bench rocketmq start`'s (store/, home/), 'per-node' puts <name>/{store,home} per broker. */
+  layout?: 'single' | 'per-node';
+  /** per-node only: where each process's home (conf, logs) goes, e.g. the report's log directory; default storeDir. */
+  homeRoot?: string;
+}
+
+export interface RocketmqNode {
+  name: string;
+  brokerName: string;
+  brokerId: string;
+  address: string;
+  pid: number;
+  propertiesPath: string;
+  properties: Record<string, string>;
+  replaced: Record<string, string>;
+  warnings: string[];
+  logPath: string;
+}
+
+export interface RocketmqMultiCluster {
+  version: string;
+  namesrvAddress: string;
+  namesrvPid: number;
+  namesrvLogPath: string;
+  nodes: RocketmqNode[];
+  exited: Promise<string>;
+  stop(): Promise<void>;
+}
+
+function prepareHome(homeDir: string): string {
+  const logDir = path.join(homeDir, 'logs', 'rocketmqlogs');
+  fs.mkdirSync(path.join(homeDir, 'conf'), { recursive: true });
+  fs.mkdirSync(logDir, { recursive: true });
+  fs.writeFileSync(path.join(homeDir, 'conf', 'logback_namesrv.xml'), logbackXml('namesrv'));
+  fs.writeFileSync(path.join(homeDir, 'conf', 'logback_broker.xml'), logbackXml('broker'));
+  return logDir;
+}
+
+/**
+ * A name server, then every master, then every slave (a slave is told its master's HA address:
+ * haMasterAddress = master listenPort + 1), each a JVM; ready when all are registered and each
+ * master has heard from all its slaves (before that a SYNC_MASTER cannot ack anything).
+ */
+export async function startRocketmqCluster(options: RocketmqClusterOptions): Promise<RocketmqMultiCluster> {
   for (const heap of [options.brokerHeap, options.namesrvHeap]) {
     const problem = heap === undefined ? null : checkHeap(heap);
     if (problem) throw new FlushbenchError('BAD_HEAP', problem);
@@ -153,51 +253,83 @@ export async function startRocketmq(options: RocketmqStartOptions): Promise<Rock
   const javaCommand = options.javaCommand ?? 'java';
   const javaMajor = javaMajorVersion(javaCommand);
   const storeDir = path.resolve(options.storeDir);
-  const homeDir = path.join(storeDir, 'home');
-  const logDir = path.join(homeDir, 'logs', 'rocketmqlogs');
-  fs.mkdirSync(path.join(homeDir, 'conf'), { recursive: true });
-  fs.mkdirSync(logDir, { recursive: true });
-  fs.writeFileSync(path.join(homeDir, 'conf', 'logback_namesrv.xml'), logbackXml('namesrv'));
-  fs.writeFileSync(path.join(homeDir, 'conf', 'logback_broker.xml'), logbackXml('broker'));
-
-  const ports = await pickPorts();
-  const config = buildBrokerConfig({ settings: options.settings ?? {}, ports, storeDir: path.join(storeDir, 'store') });
-  const brokerPropertiesPath = path.join(homeDir, 'conf', 'broker.properties');
-  const namesrvPropertiesPath = path.join(homeDir, 'conf', 'namesrv.properties');
-  fs.writeFileSync(brokerPropertiesPath, config.text);
-  fs.writeFileSync(namesrvPropertiesPath, `listenPort=${ports.namesrvPort}\n`);
-  const namesrvAddress = `${LOOPBACK}:${ports.namesrvPort}`;
-  const brokerAddress = `${LOOPBACK}:${ports.listenPort}`;
-  const brokerName = config.properties.brokerName;
-  // ROCKETMQ_HOME and NAMESRV_ADDR from the user's shell must not point the processes elsewhere.
-  const env: NodeJS.ProcessEnv = { ...process.env, ROCKETMQ_HOME: homeDir, NAMESRV_ADDR: namesrvAddress };
-  const base = { javaMajor, homeDir, libDir: options.lib.libDir };
-
+  const single = (options.layout ?? 'per-node') === 'single';
+  const homeRoot = single ? storeDir : path.resolve(options.homeRoot ?? storeDir);
+  const namesrvHome = path.join(homeRoot, single ? 'home' : 'namesrv');
+  const namesrvLogDir = prepareHome(namesrvHome);
+  const taken = new Set<number>();
+  const namesrvPort = await pickNamesrvPort(taken);
+  const namesrvAddress = `${LOOPBACK}:${namesrvPort}`;
+  const namesrvPropertiesPath = path.join(namesrvHome, 'conf', 'namesrv.properties');
+  fs.writeFileSync(namesrvPropertiesPath, `listenPort=${namesrvPort}\n`);
+  const readyTimeoutMs = options.readyTimeoutMs ?? 60_000;
   const started: JavaProcess[] = [];
   const graceMs = options.stopGraceMs ?? 30_000;
+  const brokerProcesses = () => started.filter((java) => java.name !== 'namesrv');
   const stop = async () => {
-    // Broker first: it unregisters from the name server and flushes on the way down.
-    for (const java of [...started].reverse()) await stopJava(java, graceMs);
+    // Brokers first (in parallel): each unregisters from the name server and flushes on the way down.
+    await Promise.all(brokerProcesses().map((java) => stopJava(java, graceMs)));
+    for (const java of started.filter((j) => j.name === 'namesrv')) await stopJava(java, graceMs);
   };
+  const logFiles: string[] = [path.join(namesrvLogDir, 'namesrv.out')];
+  const nodes: RocketmqNode[] = [];
   try {
+    // ROCKETMQ_HOME and NAMESRV_ADDR from the user's shell must not point the processes elsewhere.
+    const envFor = (home: string): NodeJS.ProcessEnv => ({ ...process.env, ROCKETMQ_HOME: home, NAMESRV_ADDR: namesrvAddress });
     progress(`starting RocketMQ ${options.lib.version} name server on ${namesrvAddress} (java ${javaMajor})…`);
-    started.push(spawnJava('namesrv', javaCommand, jvmArgs({ ...base, heap: options.namesrvHeap ?? DEFAULT_NAMESRV_HEAP }, 'org.apache.rocketmq.namesrv.NamesrvStartup', ['-c', namesrvPropertiesPath]), path.join(logDir, 'namesrv.out'), env));
-    progress(`starting RocketMQ broker ${brokerName} on ${brokerAddress}, store ${config.properties.storePathRootDir}…`);
-    const brokerArgs = jvmArgs({ ...base, heap: options.brokerHeap ?? DEFAULT_BROKER_HEAP, directMemoryBytes: directMemoryBytes(config.properties) }, 'org.apache.rocketmq.broker.BrokerStartup', ['-c', brokerPropertiesPath, '-n', namesrvAddress]);
-    started.push(spawnJava('broker', javaCommand, brokerArgs, path.join(logDir, 'broker.out'), env));
-    await waitForBroker(namesrvAddress, brokerName, brokerAddress, started, options.readyTimeoutMs ?? 60_000);
+    started.push(spawnJava('namesrv', javaCommand, jvmArgs({ javaMajor, homeDir: namesrvHome, libDir: options.lib.libDir, heap: options.namesrvHeap ?? DEFAULT_NAMESRV_HEAP }, 'org.apache.rocketmq.namesrv.NamesrvStartup', ['-c', namesrvPropertiesPath]), path.join(namesrvLogDir, 'namesrv.out'), envFor(namesrvHome)));
+    const isSlave = (spec: RocketmqBrokerSpec) => spec.settings.brokerRole === 'SLAVE';
+    const ordered = [...options.brokers.filter((b) => !isSlave(b)), ...options.brokers.filter(isSlave)];
+    for (const spec of ordered) {
+      const homeDir = single ? namesrvHome : path.join(homeRoot, spec.name, 'home');
+      const logDir = single ? namesrvLogDir : prepareHome(homeDir);
+      const listenPort = await pickBrokerPort(taken);
+      const brokerName = spec.settings.brokerName ?? 'broker-a';
+      const master = nodes.find((n) => n.brokerName === brokerName && n.brokerId === '0');
+      const settings = { ...spec.settings, ...(isSlave(spec) && master && !spec.settings.haMasterAddress ? { haMasterAddress: `${LOOPBACK}:${Number(master.properties.listenPort) + 1}` } : {}) };
+      const config = buildBrokerConfig({ settings, ports: { listenPort, namesrvPort }, storeDir: path.join(single ? storeDir : path.join(storeDir, spec.name), 'store') });
+      const propertiesPath = path.join(homeDir, 'conf', 'broker.properties');
+      fs.writeFileSync(propertiesPath, config.text);
+      const address = `${LOOPBACK}:${listenPort}`;
+      progress(`starting RocketMQ broker ${spec.name} (${config.properties.brokerRole}, ${config.properties.flushDiskType}) on ${address}, store ${config.properties.storePathRootDir}…`);
+      const brokerArgs = jvmArgs({ javaMajor, homeDir, libDir: options.lib.libDir, heap: options.brokerHeap ?? DEFAULT_BROKER_HEAP, directMemoryBytes: directMemoryBytes(config.properties) }, 'org.apache.rocketmq.broker.BrokerStartup', ['-c', propertiesPath, '-n', namesrvAddress]);
+      logFiles.push(path.join(logDir, 'broker.out'), path.join(logDir, 'broker.log'));
+      const java = spawnJava(single ? 'broker' : spec.name, javaCommand, brokerArgs, path.join(logDir, 'broker.out'), envFor(homeDir));
+      started.push(java);
+      const node: RocketmqNode = {
+        name: spec.name, brokerName, brokerId: config.properties.brokerId, address, pid: java.child.pid ?? -1, propertiesPath,
+        properties: config.properties, replaced: config.replaced, warnings: config.warnings, logPath: path.join(logDir, 'broker.log'),
+      };
+      await waitForBroker(namesrvAddress, node, started, readyTimeoutMs);
+      nodes.push(node);
+    }
+    for (const master of nodes.filter((n) => n.brokerId === '0')) {
+      const slaves = nodes.filter((n) => n.brokerName === master.brokerName && n.brokerId !== '0').length;
+      if (slaves > 0) await waitForSlaveReports(master.name, master.logPath, slaves, started, readyTimeoutMs);
+    }
   } catch (error) {
     await Promise.all(started.map((java) => stopJava(java, 2000)));
-    const tails = ['broker.out', 'broker.log', 'namesrv.out'].map((file) => fileTail(path.join(logDir, file), 15)).join('\n');
+    const tails = [...logFiles.slice(1), logFiles[0]].map((file) => fileTail(file, 15)).join('\n');
     throw new FlushbenchError((error as FlushbenchError).code ?? 'ROCKETMQ_START_FAILED', `${errorMessage(error)}\n${tails}`);
   }
   return {
-    version: options.lib.version, namesrvAddress, brokerAddress, brokerName, brokerPropertiesPath,
-    properties: config.properties, replaced: config.replaced, warnings: config.warnings,
-    namesrvLogPath: path.join(logDir, 'namesrv.log'), brokerLogPath: path.join(logDir, 'broker.log'),
-    pids: { namesrv: started[0].child.pid ?? -1, broker: started[1].child.pid ?? -1 },
+    version: options.lib.version, namesrvAddress, namesrvPid: started[0].child.pid ?? -1, namesrvLogPath: path.join(namesrvLogDir, 'namesrv.log'), nodes,
     exited: Promise.race(started.map((java) => java.exited.then((how) => `${java.name} exited (${how})`))),
     stop,
+  };
+}
+
+/** One name server and one broker with `bench rocketmq start`'s layout (store/, home/ under storeDir). */
+export async function startRocketmq(options: RocketmqStartOptions): Promise<RocketmqCluster> {
+  const cluster = await startRocketmqCluster({ ...options, brokers: [{ name: 'broker', settings: options.settings ?? {} }], layout: 'single' });
+  const [broker] = cluster.nodes;
+  return {
+    version: cluster.version, namesrvAddress: cluster.namesrvAddress, brokerAddress: broker.address, brokerName: broker.brokerName, brokerPropertiesPath: broker.propertiesPath,
+    properties: broker.properties, replaced: broker.replaced, warnings: broker.warnings,
+    namesrvLogPath: cluster.namesrvLogPath, brokerLogPath: broker.logPath,
+    pids: { namesrv: cluster.namesrvPid, broker: broker.pid },
+    exited: cluster.exited,
+    stop: cluster.stop,
   };
 }
 

@@ -25,14 +25,14 @@ function run(index: number, tps: number): RunResult {
   };
 }
 
-function result(profile: string, tpsMin: number | null): ProfileResult {
+function result(profile: string, tpsMin: number | null, engine = 'flushbench'): ProfileResult {
   const runs = [run(1, 2000), run(2, 2200)];
   const histogram = newLatencyHistogram();
   for (const r of runs) histogram.add(r.histogram);
   const claim = { text: 'claim', tpsMin, tpsMax: tpsMin === null ? null : tpsMin * 2, latencyMsMax: null, source: 'test' };
   const { verdict, confidence } = verdictOf(claim, runs.map((r) => r.tps));
   return {
-    profile, variant: tpsMin === null ? 'x=1' : null, description: 'd', claim,
+    profile, variant: tpsMin === null ? 'x=1' : null, engine, description: 'd', claim,
     load: { driver: 'remoting', producers: 64, sizeBytes: 128, batch: 1, topic: 'T', queues: 8, durationS: 3, warmupS: 1, rate: null, consumers: 0 },
     runs, histogram, tps: { mean: 2100, p50PerSecond: 2000, stddevPerSecond: 100, min: 2000, max: 2200, spreadPercent: 4.8 },
     latencyMs: { p50: 5, p90: 9, p99: 9.9, p999: 10, max: 10, mean: 5 }, sent: 12600, ok: 12600, statusCounts: { SEND_OK: 12590, FLUSH_SLAVE_TIMEOUT: 10 },
