@@ -8,7 +8,7 @@ import type { MessageStore, ReplicationGate } from '../store/messageStore.js';
 import type { PutStatus } from '../store/putStatus.js';
 import type { LatencyHistogram } from '../store/storeMetrics.js';
 import { HA_DEFAULTS } from '../store/storeSettings.js';
-import { GroupTransferService } from './groupTransfer.js';
+import { GroupTransferService, type SlaveAckRule, TRANSFER_WAIT_MS_DEFAULT } from './groupTransfer.js';
 import { HAConnection, type HAConnectionHost, type HAConnectionStatus } from './haConnection.js';
 
 export interface HAMasterSettings {
@@ -28,6 +28,10 @@ export interface HAMasterSettings {
   slaveAckTimeoutMs?: number;
   /** Which broker setting slaveAckTimeoutMs came from (reported in logs and metrics). */
   slaveAckDeadlineSource?: 'slaveTimeout' | 'syncFlushTimeout';
+  /** When FLUSH_SLAVE_TIMEOUT lands (groupTransfer.ts): deadline-grid (≥ 4.9.3, default), serial-turn (4.7–4.9.2), put-thread (≤ 4.6). */
+  slaveAckRule?: SlaveAckRule;
+  /** GroupTransferService's waitForRunning period between deadline checks; RocketMQ: 1000 ms. */
+  transferWaitMs?: number;
   /** Logger; default childLogger('ha'). */
   logger?: Logger;
 }
@@ -41,7 +45,14 @@ export class HAMaster implements ReplicationGate, HAConnectionHost {
   private readonly connections = new Set<HAConnection>();
   private server: net.Server | null = null;
   private housekeeping: NodeJS.Timeout | null = null;
+  /**
+   * RocketMQ wakes the write side only for a SYNC_MASTER put that waits for the slave
+   * (CommitLog.submitReplicaRequest → getWaitNotifyObject().wakeupAll(), CommitLog.java:896 in
+   * 4.9.7); otherwise WriteSocketService polls every 100 ms. Our waiters register before their
+   * batch is in the file, so the wake comes with the commit, and only while one waits.
+   */
   private readonly commitListener = (): void => {
+    if (this.transfer.waiting === 0) return;
     for (const connection of this.connections) connection.wakeUp();
   };
   private transferredBytes = 0;
@@ -57,12 +68,14 @@ export class HAMaster implements ReplicationGate, HAConnectionHost {
       haSlaveFallbehindMax: settings.haSlaveFallbehindMax ?? store.config.haSlaveFallbehindMax,
       slaveAckTimeoutMs: settings.slaveAckTimeoutMs ?? store.config.slaveTimeout,
       slaveAckDeadlineSource: settings.slaveAckDeadlineSource ?? 'slaveTimeout',
+      slaveAckRule: settings.slaveAckRule ?? 'deadline-grid',
+      transferWaitMs: settings.transferWaitMs ?? TRANSFER_WAIT_MS_DEFAULT,
     };
     if (!(this.settings.haTransferBatchSize > 0)) {
       throw new FlushbenchError('HA_BAD_SETTING', `haTransferBatchSize must be > 0, got ${this.settings.haTransferBatchSize}`);
     }
     this.log = settings.logger ?? childLogger('ha');
-    this.transfer = new GroupTransferService(this.settings.slaveAckTimeoutMs);
+    this.transfer = new GroupTransferService(this.settings.slaveAckTimeoutMs, this.settings.slaveAckRule, this.settings.transferWaitMs);
   }
 
   // HAConnectionHost

@@ -202,7 +202,11 @@ export class HASlave {
         session.pumpDone = this.pump(session);
       }
     });
-    this.report(session, true);
+    // HAClient.connectMaster (HAService.java:496-516, 4.9.7) sets lastWriteTimestamp = now and
+    // currentReportedOffset = the local end: the first report (the request offset the master
+    // waits for) goes out only once haSendHeartbeatInterval has passed (isTimeToReportOffset).
+    session.lastWriteMs = Date.now();
+    this.reportedOffset = this.store.commitLog.maxCommittedOffset;
     await session.done;
     await session.pumpDone;
     this.session = null;
@@ -231,7 +235,11 @@ export class HASlave {
     }
   }
 
-  /** Checks and appends one frame; false = the connection was dropped. */
+  /**
+   * Checks and appends one frame, then reports the new end (reportSlaveMaxOffsetPlus,
+   * HAService.java:458-463): the append is a page-cache write, ConsumeQueue entries come
+   * later. false = the connection was dropped.
+   */
   private async apply(session: Session, frame: HAFrame): Promise<boolean> {
     const commitLog = this.store.commitLog;
     const localEnd = commitLog.maxCommittedOffset;
@@ -240,6 +248,7 @@ export class HASlave {
       return false;
     }
     if (frame.data.length === 0) return true; // heartbeat
+    if (session.framesApplied === 0 && localEnd !== 0) this.store.dispatchReplicatedNow(); // the check below needs every record dispatched
     if (session.framesApplied === 0 && localEnd !== 0 && this.store.replicatedRecordsEnd === localEnd) {
       const problem = recordStartProblem(frame.data, frame.phyOffset);
       if (problem) {
@@ -283,7 +292,7 @@ export class HASlave {
       session.end();
       return;
     }
-    if (now - session.lastWriteMs >= this.heartbeatMs) this.report(session, true);
+    if (now - session.lastWriteMs > this.heartbeatMs) this.report(session, true);
   }
 
   private drop(session: Session, reason: string): void {

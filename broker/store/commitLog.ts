@@ -31,6 +31,13 @@ const BATCH_BUFFER_BYTES = 256 * 1024;
  * Group-commit fsyncs (a few KiB) do not: writing synchronously through them measured faster.
  */
 const LARGE_FLUSH_BYTES = 1024 * 1024;
+/**
+ * A synchronous write() slower than this stalled the event loop (dirty-page throttling, a
+ * slow disk): later writes go through the thread pool for SLOW_WRITE_ASYNC_MS so the broker
+ * keeps reading frames and can shed load (SYSTEM_BUSY) instead of going deaf.
+ */
+const SLOW_SYNC_WRITE_MS = 20;
+const SLOW_WRITE_ASYNC_MS = 1000;
 
 export interface AppendResult {
   status: PutStatus;
@@ -83,6 +90,15 @@ export class CommitLog {
   private flushing: Promise<boolean> | null = null;
   /** An fdatasync of more than LARGE_FLUSH_BYTES is running: batch writes avoid the event loop. */
   private largeFlushRunning = false;
+  /** Until this time (performance.now()) writes avoid the event loop: a sync write was slow. */
+  private asyncWritesUntilMs = 0;
+  /**
+   * When the write() in progress started (performance.now()), 0 if none: RocketMQ's
+   * beginTimeInLock (CommitLog.java:680 in 4.9.7), the put lock being the copy into the page cache.
+   */
+  writeStartedMs = 0;
+  /** Called when a write pass finished and nothing waits to be written (admits queued sends). */
+  onWritesIdle: () => void = () => {};
 
   constructor(
     readonly io: FileIo,
@@ -142,6 +158,16 @@ export class CommitLog {
       if (segment.flushedPosition > 0 || i === 0) return segment.fileFromOffset + segment.flushedPosition;
     }
     return 0;
+  }
+
+  /** Writes should go through the thread pool now (large fdatasync running, or a recent slow write). */
+  get writesAvoidEventLoop(): boolean {
+    return this.largeFlushRunning || (this.asyncWritesUntilMs !== 0 && performance.now() < this.asyncWritesUntilMs);
+  }
+
+  /** A write() has been in progress since writeStartedMs (the broker then queues new sends). */
+  get writeInProgress(): boolean {
+    return this.writeStartedMs !== 0;
   }
 
   /** Opens a new segment at the end of the queue (synchronous; once per segment). */
@@ -288,11 +314,19 @@ export class CommitLog {
       if (!batch) break;
       this.inFlight = batch;
       try {
-        if (this.largeFlushRunning) await writeFully(this.io, batch.segment.fd, batch.buffer, 0, batch.length, batch.startPosition);
-        else writeFullySync(this.io, batch.segment.fd, batch.buffer, batch.length, batch.startPosition);
+        if (this.writesAvoidEventLoop) {
+          this.writeStartedMs = performance.now();
+          await writeFully(this.io, batch.segment.fd, batch.buffer, 0, batch.length, batch.startPosition);
+        } else {
+          const startedMs = performance.now();
+          writeFullySync(this.io, batch.segment.fd, batch.buffer, batch.length, batch.startPosition);
+          if (performance.now() - startedMs > SLOW_SYNC_WRITE_MS) this.asyncWritesUntilMs = performance.now() + SLOW_WRITE_ASYNC_MS;
+        }
       } catch (error) {
         this.failFrom(batch, error);
         continue;
+      } finally {
+        this.writeStartedMs = 0;
       }
       const segment = batch.segment;
       // A full segment is committed to its end (the tail after the blank marker is part of
@@ -308,6 +342,7 @@ export class CommitLog {
       this.inFlight = null;
     }
     this.writeScheduled = false;
+    this.onWritesIdle();
   }
 
   /** A write failed: fail this batch and every later one, and roll offsets back to its start. */

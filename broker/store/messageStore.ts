@@ -7,13 +7,13 @@ import { childLogger } from '../../protocol/logger.js';
 import { Checkpoint } from './checkpoint.js';
 import { type AppendResult, CommitLog } from './commitLog.js';
 import { ConsumeQueueStore } from './consumeQueueStore.js';
-import { type FileIo, fsyncDirectory, nodeFileIo, writeFully } from './fileIo.js';
+import { type FileIo, fsyncDirectory, nodeFileIo } from './fileIo.js';
 import { CommitRealTimeService, FlushRealTimeService, GroupCommitService } from './flushServices.js';
 import { parseMessageDelayLevel, scheduleDelayMs } from './delayLevels.js';
 import { findProperty, type MessageToStore, storeTimestampOf, tagsCodeOf } from './messageCodec.js';
 import { PUT_OK_SETTLED, type PutStatus } from './putStatus.js';
-import { dispatchRecord, recover, type RecoveryReport, scanRecords } from './recovery.js';
-import { assertPositions } from './segment.js';
+import { recover, type RecoveryReport } from './recovery.js';
+import { ReplicaAppender } from './replicaAppender.js';
 import type { StoreConfig } from './storeConfig.js';
 import { lockedPaths, takeLock } from './storeLock.js';
 import { CQ_ENTRY_BYTES } from './consumeQueue.js';
@@ -76,8 +76,9 @@ export class MessageStore {
   private readonly commitService: CommitRealTimeService | null = null;
   private replicationGate: ReplicationGate | null = null;
   private state: 'running' | 'stopping' | 'stopped' = 'running';
-  /** Slave only: CommitLog offset up to which records were turned into ConsumeQueue entries. */
-  private slaveDispatchedOffset = 0;
+  /** Slave only: appends the master's bytes, builds ConsumeQueue entries later (ReputMessageService). */
+  private readonly replica: ReplicaAppender;
+  private readonly pool: TransientStorePool | null;
   /** Reads further than this behind the CommitLog end count as on disk (accessMessageInMemoryMaxRatio × RAM). */
   private readonly inMemoryLimitBytes: number;
   private failure: Error | null = null;
@@ -90,8 +91,13 @@ export class MessageStore {
     this.warnings.push(...settings.warnings);
     this.effectiveSettings = settings.effective;
     const pool = this.transientStorePoolActive ? new TransientStorePool(config.transientStorePoolSize, config.mappedFileSizeCommitLog) : null;
+    this.pool = pool;
     this.commitLog = new CommitLog(io, config.storePathCommitLog, config.mappedFileSizeCommitLog, config.maxMessageSize, pool);
     this.queues = new ConsumeQueueStore(io, path.join(config.storePathRootDir, 'consumequeue'), config.mappedFileSizeConsumeQueue);
+    this.replica = new ReplicaAppender(this.commitLog, this.queues, io, config.mappedFileSizeCommitLog, this.delayLevelsMs);
+    this.replica.onDispatched = (committed) => {
+      for (const listener of this.commitLog.commitListeners) listener(committed);
+    };
     this.checkpoint = Checkpoint.open(io, path.join(config.storePathRootDir, 'checkpoint'));
     const fail = (error: Error) => this.failStore(error);
     this.commitLog.onFatal = fail;
@@ -130,6 +136,7 @@ export class MessageStore {
     log.fatal({ err: error.message, code: (error as { code?: unknown }).code, stack: error.stack },
       'STORE FAILED: no more writes are accepted (SERVICE_NOT_AVAILABLE); reads go on. Restart the broker once the cause is fixed: recovery checks the log.');
     this.commitLog.fail(error);
+    this.replica.stop();
     this.groupCommit?.fail();
     this.flushService?.halt();
     this.commitService?.halt();
@@ -163,7 +170,7 @@ export class MessageStore {
       throw error;
     }
     fs.writeFileSync(abortPath, '');
-    store.slaveDispatchedOffset = store.commitLog.maxCommittedOffset;
+    store.replica.dispatchedOffset = store.commitLog.maxCommittedOffset;
     store.start();
     log.info({ root, recovery: store.recoveryReport, poolActive: store.transientStorePoolActive }, 'store opened');
     return store;
@@ -211,12 +218,42 @@ export class MessageStore {
   }
 
   /**
+   * DefaultMessageStore.isOSPageCacheBusy (DefaultMessageStore.java:539-545, 4.9.7): the put
+   * "lock" has been held longer than osPageCacheBusyTimeOutMills. Our lock is the CommitLog
+   * write() in progress (commitLog.writeStartedMs); the copy into a pool buffer never counts.
+   */
+  isOSPageCacheBusy(nowMs: number = performance.now()): boolean {
+    const begin = this.commitLog.writeStartedMs;
+    return begin !== 0 && nowMs - begin > this.config.osPageCacheBusyTimeOutMills;
+  }
+
+  /** How long the CommitLog write() in progress has been running (ms), 0 if none. */
+  writeInProgressMs(nowMs: number = performance.now()): number {
+    const begin = this.commitLog.writeStartedMs;
+    return begin === 0 ? 0 : nowMs - begin;
+  }
+
+  /** DefaultMessageStore.isTransientStorePoolDeficient (java:1591): pool in effect and no buffer free. */
+  isTransientStorePoolDeficient(): boolean {
+    return this.pool !== null && this.pool.availableBufferCount === 0;
+  }
+
+  /** Free pool buffers (RocketMQ's remainTransientStoreBufferNumbs), -1 without a pool. */
+  get transientStorePoolAvailable(): number {
+    return this.pool?.availableBufferCount ?? -1;
+  }
+
+  /**
    * Appends synchronously (offsets known at once); `settled` resolves when the flush and
    * replication policy hold. waitStoreMsgOK=false is the WAIT=false property: ack at once.
    */
   appendMessage(message: MessageToStore, waitStoreMsgOK = findProperty(message.properties, 'WAIT') !== 'false'): AppendResult {
     if (this.state !== 'running' || this.isSlave || this.failure) {
       return this.rejected('SERVICE_NOT_AVAILABLE', this.failure ? `the store failed: ${this.failure.message}` : this.isSlave ? 'a SLAVE does not accept writes' : 'the store is shutting down');
+    }
+    // checkStoreStatus (DefaultMessageStore.java:424): a put while the page cache is busy is refused.
+    if (this.commitLog.writeStartedMs !== 0 && this.isOSPageCacheBusy()) {
+      return this.rejected('OS_PAGECACHE_BUSY', `a CommitLog write has been running for ${Math.round(this.writeInProgressMs())} ms (osPageCacheBusyTimeOutMills ${this.config.osPageCacheBusyTimeOutMills})`);
     }
     let queue;
     try {
@@ -342,50 +379,21 @@ export class MessageStore {
 
   /**
    * SLAVE: appends bytes received from the master at `physicalOffset`, which must equal the
-   * local end (never write a gap), then builds ConsumeQueue entries for complete records.
+   * local end (never write a gap). ConsumeQueue entries follow in a later turn (replicaAppender.ts).
    */
   async appendReplicated(physicalOffset: number, data: Buffer): Promise<void> {
-    const empty = this.commitLog.segments.length === 0;
-    if (empty && physicalOffset % this.config.mappedFileSizeCommitLog !== 0) {
-      throw new FlushbenchError('HA_OFFSET_MISMATCH', `an empty slave can only start at a segment boundary, master sent ${physicalOffset}`);
-    }
-    if (empty) this.slaveDispatchedOffset = physicalOffset;
-    const end = empty ? physicalOffset : this.commitLog.maxCommittedOffset;
-    if (physicalOffset !== end) {
-      throw new FlushbenchError('HA_OFFSET_MISMATCH', `master sent data at ${physicalOffset} but the local CommitLog ends at ${end}`);
-    }
-    let written = 0;
-    while (written < data.length) {
-      const offset = physicalOffset + written;
-      let segment = this.commitLog.findSegment(offset);
-      if (!segment) segment = this.commitLog.rollSegmentAt(offset);
-      const position = offset - segment.fileFromOffset;
-      const length = Math.min(data.length - written, segment.sizeBytes - position);
-      await writeFully(this.io, segment.fd, data, written, length, position);
-      segment.wrotePosition = segment.committedPosition = position + length;
-      assertPositions(segment);
-      written += length;
-    }
-    this.dispatchReplicated();
-    for (const listener of this.commitLog.commitListeners) listener(this.commitLog.maxCommittedOffset);
+    await this.replica.append(physicalOffset, data);
     if (this.groupCommit) this.groupCommit.noteUnwaitedCommit();
   }
 
   /** SLAVE: end of the last complete record turned into ConsumeQueue entries. */
   get replicatedRecordsEnd(): number {
-    return this.slaveDispatchedOffset;
+    return this.replica.dispatchedOffset;
   }
 
-  private dispatchReplicated(): void {
-    // Only the bytes written so far: a record the master split across frames waits for its rest.
-    const scan = scanRecords(this.commitLog, this.slaveDispatchedOffset, false, (chunk, at, physicalOffset, size) => {
-      dispatchRecord(this.queues, chunk, at, physicalOffset, size, this.delayLevelsMs);
-      const segment = this.commitLog.findSegment(physicalOffset);
-      if (segment) segment.lastCommittedStoreTimestamp = storeTimestampOf(chunk, at);
-      this.commitLog.metrics.messagesAppended++;
-      this.commitLog.metrics.messagesCommitted++;
-    }, this.commitLog.maxCommittedOffset);
-    this.slaveDispatchedOffset = scan.endOffset;
+  /** SLAVE: builds ConsumeQueue entries for everything written so far, now (the HA slave's divergence check, shutdown). */
+  dispatchReplicatedNow(): void {
+    if (this.isSlave && !this.failure) this.replica.dispatchNow();
   }
 
   /** Metrics snapshot for the broker's metrics endpoint and reports. */
@@ -410,6 +418,8 @@ export class MessageStore {
       syncFlushTimeouts: metrics.syncFlushTimeouts,
       groupCommitWaiting: this.groupCommit?.waitingRequests ?? 0,
       transientStorePoolActive: this.transientStorePoolActive,
+      transientStorePoolAvailable: this.transientStorePoolAvailable,
+      writeInProgressMs: this.writeInProgressMs(),
       storeFailure: this.failure?.message ?? null,
     };
   }
@@ -419,6 +429,8 @@ export class MessageStore {
     if (this.state !== 'running') return;
     this.state = 'stopping';
     this.commitLog.acceptingAppends = false;
+    this.dispatchReplicatedNow();
+    this.replica.stop();
     for (let i = 0; i < 1000 && this.commitLog.hasPendingWrites; i++) await new Promise((r) => setTimeout(r, 1));
     await this.commitService?.shutdown();
     await this.flushService?.shutdown();
@@ -451,6 +463,7 @@ export class MessageStore {
   halt(): void {
     this.state = 'stopped';
     this.commitLog.acceptingAppends = false;
+    this.replica.stop();
     this.flushService?.halt();
     this.groupCommit?.halt();
     this.commitService?.halt();

@@ -43,6 +43,11 @@ export interface StoreConfig {
   flushDelayOffsetInterval: number;
   /** Percent of physical memory (os.totalmem()) behind the CommitLog end that pulls treat as in memory. */
   accessMessageInMemoryMaxRatio: number;
+  /**
+   * A CommitLog write() running longer than this makes the store "OS page cache busy"
+   * (DefaultMessageStore.isOSPageCacheBusy): sends answer OS_PAGECACHE_BUSY / SYSTEM_BUSY.
+   */
+  osPageCacheBusyTimeOutMills: number;
 }
 
 export const PAGE_SIZE_BYTES = 4096;
@@ -75,5 +80,6 @@ export function defaultStoreConfig(storePathRootDir: string): StoreConfig {
     messageDelayLevel: DEFAULT_MESSAGE_DELAY_LEVEL,
     flushDelayOffsetInterval: 10_000,
     accessMessageInMemoryMaxRatio: 40,
+    osPageCacheBusyTimeOutMills: 1000,
   };
 }

@@ -5,6 +5,7 @@ import os from 'node:os';
 import { FlushbenchError } from '../../protocol/errors.js';
 import { CQ_ENTRY_BYTES } from './consumeQueue.js';
 import type { StoreConfig } from './storeConfig.js';
+import { TRANSIENT_POOL_LOCKED } from './transientStorePool.js';
 
 /** HA defaults of RocketMQ 4.9.x (BrokerConfig / MessageStoreConfig); broker/ha and brokerConfig.ts read them here. */
 export const HA_DEFAULTS = {
@@ -75,6 +76,14 @@ export function resolveStoreSettings(config: StoreConfig, totalMemoryBytes: numb
   if (config.mappedFileSizeCommitLog < largestRecordBytes + 8) {
     warnings.push(`mappedFileSizeCommitLog=${config.mappedFileSizeCommitLog} cannot hold a record of maxMessageSize=${config.maxMessageSize}; records larger than the segment are refused with MESSAGE_ILLEGAL`);
   }
+  if (transientStorePoolActive) {
+    // Every buffer is allocated at start (TransientStorePool.init): refuse what cannot fit, as the JVM would (OutOfMemoryError: Direct buffer memory).
+    const poolBytes = config.transientStorePoolSize * config.mappedFileSizeCommitLog;
+    if (poolBytes > totalMemoryBytes * 0.75) {
+      throw new FlushbenchError('BAD_CONFIG', `transientStorePoolSize=${config.transientStorePoolSize} × mappedFileSizeCommitLog=${config.mappedFileSizeCommitLog} needs ${poolBytes} bytes at start, more than 75 % of this host's memory (${totalMemoryBytes}); lower transientStorePoolSize or mappedFileSizeCommitLog`);
+    }
+  }
+  if (!(config.osPageCacheBusyTimeOutMills > 0)) throw bad('osPageCacheBusyTimeOutMills', config.osPageCacheBusyTimeOutMills, 'use a positive number of ms (RocketMQ\'s default is 1000)');
   const inMemoryLimitBytes = Math.floor((totalMemoryBytes * config.accessMessageInMemoryMaxRatio) / 100);
   return {
     transientStorePoolActive,
@@ -82,6 +91,7 @@ export function resolveStoreSettings(config: StoreConfig, totalMemoryBytes: numb
     warnings,
     effective: {
       transientStorePoolActive: String(transientStorePoolActive),
+      transientStorePoolLocked: transientStorePoolActive ? `${TRANSIENT_POOL_LOCKED} (no mlock from Node; RocketMQ mlocks every buffer)` : 'n/a',
       inMemoryLimitBytes: String(inMemoryLimitBytes),
       fsyncErrorPolicy: FSYNC_ERROR_POLICY,
       maxFilterScanEntriesPerPull: `max(${MAX_FILTER_SCAN_BYTES / CQ_ENTRY_BYTES}, maxMsgNums) (RocketMQ 4.9.x: max(16000, maxMsgNums×20) bytes of ConsumeQueue)`,

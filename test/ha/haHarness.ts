@@ -179,7 +179,8 @@ export class Pair {
     this.masterDir = o.masterDir ?? scratchDir('ha-master');
     this.master = await MessageStore.open(storeConfig(this.masterDir, o.masterRole, o.masterFlush, o.store), this.fsyncs.io);
     this.fsyncs.store = this.master;
-    this.haMaster = new HAMaster(this.master, { haListenPort: 0, slaveAckTimeoutMs: 3000, slaveAckDeadlineSource: 'slaveTimeout', ...o.master });
+    // Tests shrink RocketMQ's 1 s GroupTransferService wait as they shrink timeouts; test/ha/haTiming.test.ts uses the real ones.
+    this.haMaster = new HAMaster(this.master, { haListenPort: 0, slaveAckTimeoutMs: 3000, slaveAckDeadlineSource: 'slaveTimeout', transferWaitMs: 10, ...o.master });
     this.haPort = this.masterHaPort = await this.haMaster.start();
     if (o.proxy) {
       this.proxy = new TcpProxy(this.haPort);
@@ -197,7 +198,8 @@ export class Pair {
   }
 
   newSlave(): HASlave {
-    return new HASlave(this.slave, { masterHaAddress: () => `127.0.0.1:${this.haPort}`, reconnectMinMs: 50, reconnectMaxMs: 200, ...this.options.slave });
+    // The first report waits haSendHeartbeatInterval (RocketMQ: 5 s); 100 ms keeps these tests fast.
+    return new HASlave(this.slave, { masterHaAddress: () => `127.0.0.1:${this.haPort}`, reconnectMinMs: 50, reconnectMaxMs: 200, haSendHeartbeatInterval: 100, ...this.options.slave });
   }
 
   startSlave(): void {

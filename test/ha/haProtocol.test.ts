@@ -91,7 +91,7 @@ test('ack reader uses the last complete 8-byte value and carries partial bytes',
 });
 
 test('group transfer settles the acked prefix in order and times out the rest at the deadline', async () => {
-  const transfer = new GroupTransferService(80);
+  const transfer = new GroupTransferService(80, 'deadline-grid', 20);
   const settled: Array<[number, string, number]> = [];
   const started = performance.now();
   const track = (end: number): Promise<void> => transfer.waitForSlave(end).then((status) => void settled.push([end, status, performance.now() - started]));

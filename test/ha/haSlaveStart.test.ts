@@ -133,7 +133,7 @@ test('a frame at another offset than the local end is refused: "slave log diverg
   await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
   const port = (fake.address() as net.AddressInfo).port;
   const slaveLog = memoryLogger();
-  const haSlave = new HASlave(slave, { masterHaAddress: () => `127.0.0.1:${port}`, logger: slaveLog.logger, reconnectMinMs: 10_000 });
+  const haSlave = new HASlave(slave, { masterHaAddress: () => `127.0.0.1:${port}`, logger: slaveLog.logger, reconnectMinMs: 10_000, haSendHeartbeatInterval: 100 });
   try {
     haSlave.start();
     await waitFor(() => slaveLog.lines().some((l) => l.startsWith('slave log diverges')), 'the slave to refuse the frame', 5000);
