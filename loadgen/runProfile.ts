@@ -313,21 +313,25 @@ async function runOnce(profile: Profile, variant: ProfileVariant | null, run: nu
   }
 }
 
+/** A B, A B …: one run on every engine before the next repeat, so host drift falls on both. */
+export function runSchedule(engines: readonly Engine[], repeat: number): Array<{ run: number; engine: Engine }> {
+  const schedule: Array<{ run: number; engine: Engine }> = [];
+  for (let run = 1; run <= repeat; run++) for (const engine of engines) schedule.push({ run, engine });
+  return schedule;
+}
+
 /**
  * Runs the profile `repeat` times on each engine, interleaved (run 1 on every engine, then run 2 …),
  * and folds each engine's runs into its own ProfileResult, in the order of `engines`.
  */
 export async function runProfileEngines(profile: Profile, variant: ProfileVariant | null, engines: readonly Engine[], options: RunOptions): Promise<ProfileResult[]> {
   const perEngine = engines.map(() => ({ runs: [] as RunResult[], effectiveSettings: {} as Record<string, Record<string, string>>, label: '' }));
-  // A B, A B …: one run on every engine before the next repeat, so host drift falls on both.
-  for (let run = 1; run <= options.repeat; run++) {
-    for (const [index, engine] of engines.entries()) {
-      const slot = perEngine[index];
-      const outcome = await runOnce(profile, variant, run, { ...options, engine }, profile.load);
-      slot.runs.push(outcome.result);
-      slot.effectiveSettings = outcome.effectiveSettings;
-      slot.label = outcome.engineLabel;
-    }
+  for (const { run, engine } of runSchedule(engines, options.repeat)) {
+    const slot = perEngine[engines.indexOf(engine)];
+    const outcome = await runOnce(profile, variant, run, { ...options, engine }, profile.load);
+    slot.runs.push(outcome.result);
+    slot.effectiveSettings = outcome.effectiveSettings;
+    slot.label = outcome.engineLabel;
   }
   return perEngine.map((slot) => {
     const measured = { name: profile.name, variant: variant?.name ?? null, description: profile.description, claim: profile.claim, load: profile.load, engine: slot.label };
