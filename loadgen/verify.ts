@@ -1,143 +1,160 @@
-// `bench verify`: crash and loss checks against real broker processes.
-//   kill-async      ASYNC_FLUSH master killed with SIGKILL under load: every acked message must
-//                   survive a restart (the page cache outlives the process).
-//   kill-pool       same with transientStorePoolEnable: acked messages still in the pool (not
-//                   yet committed to the file) are lost; the check measures how many.
-//   kill-sync-master SYNC_MASTER killed under load: every acked message must be on the slave.
-// A power cut cannot be simulated from user space; the report states the exposure instead.
-import path from 'node:path';
+// `bench verify`: the safety half of every claim. Each fault runs N crash cycles against real
+// broker processes (loadgen/verify/crashCycle.ts), power cuts copy the loop image of the store
+// (loadgen/disk), and every acked message is read back and checked. The result is verify.json
+// (per fault and in total) plus a verdict per safety claim (loadgen/verify/claims.ts).
 import fs from 'node:fs';
-import { RequestCode, ResponseCode } from '../protocol/codes.js';
-import { createRequest } from '../protocol/remotingCommand.js';
-import { sendMessageV2Request } from '../protocol/requests/sendMessage.js';
-import { RemotingClient } from '../protocol/remotingClient.js';
-import { launchCluster, type LaunchedNode } from './clusterLauncher.js';
-import { startBenchProcess, stopProcess } from './childProcesses.js';
-import type { ProfileNode } from './profile.js';
-import { createTopic } from './topicAdmin.js';
+import path from 'node:path';
+import { errorMessage, FlushbenchError } from '../protocol/errors.js';
+import { loopSupportMissing } from './disk/diskCommands.js';
+import { cleanupLeftovers, defaultDiskStateDir, DiskRegistry } from './disk/diskRegistry.js';
+import { provePowerCutDropsUnsynced, type PowerCutTrialResult } from './disk/powerCutProof.js';
+import { acquireStrictWriteback, STRICT_MOUNT_OPTIONS, type StrictWriteback } from './disk/writebackControl.js';
+import type { Profile } from './profile.js';
+import { type ClaimVerdict, judgeClaims, profileShape } from './verify/claims.js';
+import { type CrashFault, type CycleContext, type CycleResult, POWER_CUT_FAULTS, runCrashCycle } from './verify/crashCycle.js';
+import { makeTemplateImage } from './verify/disks.js';
+import { type DiskFullResult, type PartitionResult, runDiskFull, runPartition } from './verify/extraFaults.js';
+import { type CountsSummary, type FaultSummary, summarizeFault, totalOf } from './verify/summary.js';
 
-export interface VerifyResult {
-  scenario: string;
-  expectation: string;
-  acked: number;
-  lost: number;
-  passed: boolean;
-  detail: string;
+export const VERIFY_FAULTS = ['kill', 'powercut', 'slave-kill', 'slave-powercut', 'both-powercut', 'partition', 'disk-full'] as const;
+export type VerifyFault = (typeof VERIFY_FAULTS)[number];
+
+export interface VerifyOptions {
+  profile: Profile;
+  /** `--set key=value` broker keys for every node. */
+  overrides: Record<string, string>;
+  /** Empty: every fault that applies to the profile. */
+  faults: VerifyFault[];
+  crashes: number;
+  loadS: number;
+  /** Where stores and loop images live: the disk under test, never tmpfs. */
+  storeDir: string;
+  /** Strict (default): no background writeback during power cuts; realistic: the host as it is. */
+  strict: boolean;
+  imageSizeMiB?: number;
+  /** Environment for every broker (tests: FLUSHBENCH_TEST_FAULTS). */
+  brokerEnv?: NodeJS.ProcessEnv;
+  /** Loop-disk state files; defaultDiskStateDir() unless given. */
+  stateDir?: string;
+  /** Broker logs of every cycle; inside the (removed) work directory unless given. */
+  logDir?: string;
+  onProgress?: (line: string) => void;
 }
 
-const TOPIC = 'FlushbenchVerify';
-const QUEUES = 4;
-
-function master(properties: Record<string, string>): ProfileNode {
-  return { name: 'broker-a', role: 'master', brokerName: 'broker-a', properties: { brokerRole: 'ASYNC_MASTER', ...properties } };
+export interface VerifyReport {
+  profile: string;
+  engine: 'flushbench';
+  mode: 'strict' | 'realistic';
+  startedAt: string;
+  loadS: number;
+  crashesPerFault: number;
+  /** FLUSHBENCH_TEST_FAULTS the brokers ran with (a deliberately broken broker), or null. */
+  testFaults: string | null;
+  powerCutProof: PowerCutTrialResult | null;
+  faults: Record<string, FaultSummary>;
+  total: CountsSummary & { crashes: number };
+  skipped: Array<{ fault: string; reason: string }>;
+  partition: PartitionResult | null;
+  diskFull: DiskFullResult | null;
+  claims: ClaimVerdict[];
+  cycles: CycleResult[];
 }
 
-/** Sends from `producers` loops until stopped; returns the highest acked queue offset per queue. */
-async function produceUntilKilled(address: string, producers: number, loadMs: number, kill: () => void): Promise<{ acked: number; maxAcked: number[] }> {
-  const client = new RemotingClient(address);
-  const maxAcked = new Array<number>(QUEUES).fill(-1);
-  let acked = 0;
-  let running = true;
-  const body = Buffer.alloc(128, 0x61);
-  const loop = async (id: number) => {
-    for (let i = 0; running; i++) {
-      const queueId = (id + i) % QUEUES;
-      const request = sendMessageV2Request({
-        producerGroup: 'verify_producer', topic: TOPIC, queueId, defaultTopicQueueNums: QUEUES, properties: `UNIQ_KEY\u0001V${id}-${i}\u0002WAIT\u0001true`,
-      }, body);
-      try {
-        const response = await client.invoke(request, 3000);
-        if (response.code === ResponseCode.SUCCESS) {
-          acked++;
-          const offset = Number(response.extFields?.queueOffset ?? -1);
-          if (offset > maxAcked[queueId]) maxAcked[queueId] = offset;
-        }
-      } catch {
-        return; // the broker is gone
-      }
-    }
+/** The faults that make sense for a profile: slave faults need a slave, partition needs SYNC_MASTER. */
+export function applicableFaults(profile: Profile, overrides: Record<string, string>): VerifyFault[] {
+  const shape = profileShape(profile.nodes, overrides);
+  return VERIFY_FAULTS.filter((fault) => {
+    if (fault === 'partition') return shape.hasSlave && shape.masterRole === 'SYNC_MASTER';
+    if (fault.startsWith('slave') || fault === 'both-powercut') return shape.hasSlave;
+    return true;
+  });
+}
+
+export async function runVerify(options: VerifyOptions): Promise<VerifyReport> {
+  const progress = options.onProgress ?? (() => {});
+  const applicable = applicableFaults(options.profile, options.overrides);
+  const requested = options.faults.length > 0 ? options.faults : applicable;
+  for (const fault of requested) {
+    if (!applicable.includes(fault)) throw new FlushbenchError('VERIFY_FAULT_NOT_APPLICABLE', `--fault ${fault} does not apply to profile ${options.profile.name} (applicable: ${applicable.join(', ')})`);
+  }
+  const skipped: VerifyReport['skipped'] = [];
+  const loopMissing = requested.some((f) => POWER_CUT_FAULTS.has(f)) ? loopSupportMissing() : null;
+  const faults = requested.filter((fault) => {
+    if (!POWER_CUT_FAULTS.has(fault) || !loopMissing) return true;
+    skipped.push({ fault, reason: loopMissing });
+    return false;
+  });
+  fs.mkdirSync(options.storeDir, { recursive: true });
+  const workDir = fs.mkdtempSync(path.join(path.resolve(options.storeDir), 'verify-'));
+  const stateDir = options.stateDir ?? defaultDiskStateDir();
+  const needsDisks = faults.some((f) => POWER_CUT_FAULTS.has(f));
+  let registry: DiskRegistry | null = null;
+  let disarm: (() => void) | null = null;
+  let strict: StrictWriteback | null = null;
+  const report: VerifyReport = {
+    profile: options.profile.name, engine: 'flushbench', mode: options.strict ? 'strict' : 'realistic', startedAt: new Date().toISOString(),
+    loadS: options.loadS, crashesPerFault: options.crashes, testFaults: options.brokerEnv?.FLUSHBENCH_TEST_FAULTS ?? process.env.FLUSHBENCH_TEST_FAULTS ?? null,
+    powerCutProof: null, faults: {}, total: totalOf([], []), skipped, partition: null, diskFull: null, claims: [], cycles: [],
   };
-  const loops = Array.from({ length: producers }, (_, id) => loop(id));
-  await new Promise((r) => setTimeout(r, loadMs));
-  kill();
-  running = false;
-  await Promise.all(loops);
-  client.close();
-  return { acked, maxAcked };
-}
-
-async function maxOffsets(address: string): Promise<number[]> {
-  const client = new RemotingClient(address);
   try {
-    const out: number[] = [];
-    for (let queueId = 0; queueId < QUEUES; queueId++) {
-      const response = await client.invoke(createRequest(RequestCode.GET_MAX_OFFSET, { topic: TOPIC, queueId: String(queueId) }), 3000);
-      out.push(Number(response.extFields?.offset ?? 0));
-    }
-    return out;
-  } finally {
-    client.close();
-  }
-}
-
-/** Restarts a killed broker on its store with the same properties and returns its address. */
-async function restart(node: LaunchedNode, logDir: string): Promise<{ stop: () => Promise<unknown>; address: string }> {
-  const args = ['broker', ...Object.entries(node.properties).map(([k, v]) => `${k}=${v}`)];
-  const started = await startBenchProcess(`${node.node.name}-restarted`, args, /listening on (\S+):(\d+)/, { logDir });
-  return { stop: () => stopProcess(started.process), address: `${started.match[1]}:${started.match[2]}` };
-}
-
-function lostCount(maxAcked: number[], present: number[]): number {
-  return maxAcked.reduce((lost, acked, q) => lost + Math.max(0, acked + 1 - present[q]), 0);
-}
-
-async function killScenario(name: string, expectation: string, nodes: ProfileNode[], dir: string, loadMs: number, lossAllowed: boolean): Promise<VerifyResult> {
-  const storeDir = path.join(dir, name);
-  const cluster = await launchCluster(nodes, { storeDir, logDir: path.join(storeDir, 'logs') });
-  try {
-    await createTopic(cluster.namesrvAddress, TOPIC, { queues: QUEUES });
-    const masterNode = cluster.nodes.find((n) => n.node.role === 'master') as LaunchedNode;
-    const slaveNode = cluster.nodes.find((n) => n.node.role === 'slave');
-    const { acked, maxAcked } = await produceUntilKilled(masterNode.address, 16, loadMs, () => masterNode.process.child.kill('SIGKILL'));
-    await masterNode.process.exited;
-    let present: number[];
-    if (slaveNode) {
-      present = await maxOffsets(slaveNode.address);
-    } else {
-      const restarted = await restart(masterNode, path.join(storeDir, 'logs'));
-      try {
-        present = await maxOffsets(restarted.address);
-      } finally {
-        await restarted.stop();
+    let disks: CycleContext['disks'] = null;
+    if (needsDisks) {
+      cleanupLeftovers(stateDir);
+      registry = new DiskRegistry(stateDir);
+      disarm = registry.armSignals();
+      progress(`power-cut self-check (${options.strict ? 'strict' : 'realistic'})…`);
+      report.powerCutProof = await provePowerCutDropsUnsynced({ dir: workDir, strict: options.strict, stateDir });
+      if (!report.powerCutProof.keepsSynced || (options.strict && !report.powerCutProof.dropsUnsynced)) {
+        throw new FlushbenchError('VERIFY_POWER_CUT_UNTRUSTED', `the power-cut self-check failed on this host (${JSON.stringify(report.powerCutProof)}): power-cut results would mean nothing`);
       }
+      if (options.strict) strict = await acquireStrictWriteback({});
+      const template = path.join(workDir, 'template.img');
+      await makeTemplateImage(template, options.imageSizeMiB ?? 512);
+      disks = { registry, template, mountOptions: options.strict ? STRICT_MOUNT_OPTIONS : [] };
     }
-    const lost = lostCount(maxAcked, present);
-    return {
-      scenario: name, expectation, acked, lost, passed: lossAllowed || lost === 0,
-      detail: `highest acked queue offsets ${JSON.stringify(maxAcked)}, present after the kill ${JSON.stringify(present)}`,
+    const load = options.profile.load;
+    const ctx: CycleContext = {
+      runId: Date.now().toString(36), nodes: options.profile.nodes, overrides: options.overrides, topic: 'FlushbenchVerify', queues: load.queues,
+      producers: Math.min(load.producers, 64), sizeBytes: load.sizeBytes, loadMs: options.loadS * 1000, sendTimeoutMs: 10_000, workDir, logRoot: options.logDir ?? path.join(workDir, 'logs'), disks, brokerEnv: options.brokerEnv,
     };
+    for (const fault of faults) {
+      if (fault === 'partition') {
+        report.partition = await runPartition(ctx);
+        progress(`partition: ${report.partition.verdict} — ${report.partition.detail}`);
+        continue;
+      }
+      if (fault === 'disk-full') {
+        report.diskFull = await runDiskFull(ctx);
+        progress(`disk-full: ${report.diskFull.verdict} — ${report.diskFull.detail}`);
+        continue;
+      }
+      const cycles: CycleResult[] = [];
+      const errors: string[] = [];
+      for (let cycle = 1; cycle <= options.crashes; cycle++) {
+        try {
+          const result = await runCrashCycle(ctx, fault as CrashFault, cycle);
+          cycles.push(result);
+          const c = result.counts;
+          progress(`${fault} ${cycle}/${options.crashes}: acked ${c.acked}, lost ${c.ackedLost}${c.lostWindowMs !== null ? ` (window ${c.lostWindowMs} ms)` : ''}, dup ${c.duplicates}, corrupt ${c.corrupt}, gaps ${c.queueGaps}${result.slave ? `; slave lost ${result.slave.ackedLost}` : ''}`);
+        } catch (error) {
+          errors.push(`cycle ${cycle}: ${errorMessage(error)}`);
+          progress(`${fault} ${cycle}/${options.crashes}: FAILED ${errorMessage(error).split('\n')[0]}`);
+        }
+      }
+      report.cycles.push(...cycles);
+      report.faults[fault] = summarizeFault(cycles, errors);
+    }
+    const summaries = Object.values(report.faults);
+    report.total = totalOf(summaries, summaries.map((f) => f.crashes));
+    report.claims = judgeClaims(profileShape(options.profile.nodes, options.overrides), report.faults);
+    return report;
   } finally {
-    await cluster.stop();
-    fs.rmSync(storeDir, { recursive: true, force: true });
+    strict?.restore();
+    if (registry) {
+      const cleanup = registry.cleanup();
+      if (cleanup.failed.length > 0) progress(`could not release: ${cleanup.failed.join('; ')}`);
+    }
+    disarm?.();
+    fs.rmSync(workDir, { recursive: true, force: true });
   }
-}
-
-export async function runVerify(dir: string, loadMs: number, onResult: (r: VerifyResult) => void): Promise<VerifyResult[]> {
-  const results: VerifyResult[] = [];
-  const scenarios: Array<() => Promise<VerifyResult>> = [
-    () => killScenario('kill-async', 'ASYNC_FLUSH, kill -9: no acked message lost', [master({ flushDiskType: 'ASYNC_FLUSH' })], dir, loadMs, false),
-    () => killScenario('kill-sync', 'SYNC_FLUSH, kill -9: no acked message lost', [master({ flushDiskType: 'SYNC_FLUSH' })], dir, loadMs, false),
-    () => killScenario('kill-pool', 'ASYNC_FLUSH + transientStorePoolEnable, kill -9: acked but uncommitted messages are lost (measured)',
-      [master({ flushDiskType: 'ASYNC_FLUSH', transientStorePoolEnable: 'true' })], dir, loadMs, true),
-    () => killScenario('kill-sync-master', 'SYNC_MASTER, master kill -9: every acked message is on the slave', [
-      master({ brokerRole: 'SYNC_MASTER', flushDiskType: 'ASYNC_FLUSH' }),
-      { name: 'broker-a-s', role: 'slave', brokerName: 'broker-a', properties: { brokerRole: 'SLAVE', brokerId: '1', flushDiskType: 'ASYNC_FLUSH' } },
-    ], dir, loadMs, false),
-  ];
-  for (const scenario of scenarios) {
-    const result = await scenario();
-    results.push(result);
-    onResult(result);
-  }
-  return results;
 }

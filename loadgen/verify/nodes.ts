@@ -1,0 +1,140 @@
+// The brokers of one verify cycle, started without a name server (producers and readers talk to
+// each broker directly): each node keeps its ports across restarts, so a slave finds its
+// restarted master again, and its store lives on its own directory or loop disk.
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { FlushbenchError } from '../../protocol/errors.js';
+import { RemotingClient } from '../../protocol/remotingClient.js';
+import { type ManagedProcess, startBenchProcess, stopProcess } from '../childProcesses.js';
+import { scrapeMetrics } from '../metricsScraper.js';
+import type { ProfileNode } from '../profile.js';
+import { updateTopicRequest } from '../topicAdmin.js';
+import { ResponseCode } from '../../protocol/codes.js';
+
+const HOST = '127.0.0.1';
+
+export interface VerifyNode {
+  spec: ProfileNode;
+  listenPort: number;
+  /** The broker.properties keys every start of this node uses (storePathRootDir is per start). */
+  properties: Record<string, string>;
+  process: ManagedProcess | null;
+  address: string;
+  metricsUrl: string;
+  storeRoot: string;
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, HOST, () => server.close(() => resolve(true)));
+  });
+}
+
+/** listenPort with its VIP port (−2) and HA port (+1) free too. */
+async function freeBrokerPort(taken: Set<number>): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const block = [port - 2, port - 1, port, port + 1];
+    if (block.some((p) => taken.has(p))) continue;
+    if ((await Promise.all(block.map(portFree))).every(Boolean)) {
+      for (const p of block) taken.add(p);
+      return port;
+    }
+  }
+  throw new FlushbenchError('NO_FREE_PORT', 'could not find 4 consecutive free ports on 127.0.0.1');
+}
+
+/**
+ * Plans the nodes of a profile: ports, and the properties of each (the profile's, then
+ * `overrides`, then what verify needs: slaveReadEnable so a slave serves the failover read).
+ */
+export async function planNodes(specs: readonly ProfileNode[], overrides: Record<string, string>): Promise<VerifyNode[]> {
+  const taken = new Set<number>();
+  const nodes: VerifyNode[] = [];
+  const ordered = [...specs.filter((n) => n.role === 'master'), ...specs.filter((n) => n.role === 'slave')];
+  for (const spec of ordered) {
+    const listenPort = await freeBrokerPort(taken);
+    const master = nodes.find((n) => n.spec.role === 'master' && n.spec.brokerName === spec.brokerName);
+    const properties: Record<string, string> = {
+      brokerClusterName: 'FlushbenchVerify', brokerName: spec.brokerName, brokerIP1: HOST, namesrvAddr: '', metricsPort: '-1',
+      ...(spec.role === 'slave' && master ? { haMasterAddress: `${HOST}:${master.listenPort + 1}` } : {}),
+      ...spec.properties,
+      ...overrides,
+      slaveReadEnable: 'true',
+      listenPort: String(listenPort),
+    };
+    nodes.push({ spec, listenPort, properties, process: null, address: `${HOST}:${listenPort}`, metricsUrl: '', storeRoot: '' });
+  }
+  return nodes;
+}
+
+export interface StartOptions {
+  logDir: string;
+  /** Extra environment for the broker (FLUSHBENCH_TEST_FAULTS in tests). */
+  env?: NodeJS.ProcessEnv;
+  /** Log file name suffix, so restarts keep the earlier logs. */
+  label: string;
+}
+
+/** Starts (or restarts) `node` with its store under `storeRoot`; resolves when it listens. */
+export async function startNode(node: VerifyNode, storeRoot: string, options: StartOptions): Promise<void> {
+  fs.mkdirSync(storeRoot, { recursive: true });
+  const properties = { ...node.properties, storePathRootDir: storeRoot };
+  const args = ['broker', ...Object.entries(properties).map(([k, v]) => `${k}=${v}`)];
+  const started = await startBenchProcess(`${node.spec.name}-${options.label}`, args, /listening on (\S+):(\d+) .*metrics=(\d+)/, { logDir: options.logDir, env: options.env, timeoutMs: 60_000 });
+  node.process = started.process;
+  node.storeRoot = storeRoot;
+  node.metricsUrl = `http://${HOST}:${started.match[3]}/metrics`;
+}
+
+/** SIGKILL and wait for the exit: the process is gone, its page cache is not. */
+export async function killNode(node: VerifyNode): Promise<void> {
+  const managed = node.process;
+  if (!managed) return;
+  if (managed.child.exitCode === null && managed.child.signalCode === null) managed.child.kill('SIGKILL');
+  await managed.exited;
+  node.process = null;
+}
+
+export async function stopNode(node: VerifyNode): Promise<void> {
+  if (!node.process) return;
+  await stopProcess(node.process, 5000);
+  node.process = null;
+}
+
+export function signalNode(node: VerifyNode, signal: 'SIGSTOP' | 'SIGCONT'): void {
+  node.process?.child.kill(signal);
+}
+
+/** Waits until the master of each slave counts as many HA connections as it has slaves (bounded). */
+export async function waitForSlaves(nodes: readonly VerifyNode[], timeoutMs = 20_000): Promise<void> {
+  for (const master of nodes.filter((n) => n.spec.role === 'master' && n.process)) {
+    const slaves = nodes.filter((n) => n.spec.role === 'slave' && n.spec.brokerName === master.spec.brokerName && n.process).length;
+    if (slaves === 0) continue;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const metrics = await scrapeMetrics(master.metricsUrl).catch(() => null);
+      if ((metrics?.get('rocketmq_ha_connections') ?? 0) >= slaves) break;
+      if (Date.now() > deadline) throw new FlushbenchError('SLAVE_NOT_CONNECTED', `${master.spec.name}: its slave did not connect within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+/** UPDATE_AND_CREATE_TOPIC straight to the master (no name server in a verify cycle). */
+export async function createVerifyTopic(master: VerifyNode, topic: string, queues: number): Promise<void> {
+  const client = new RemotingClient(master.address);
+  try {
+    const response = await client.invoke(updateTopicRequest(topic, queues), 5000);
+    if (response.code !== ResponseCode.SUCCESS) throw new FlushbenchError('CREATE_TOPIC_FAILED', `${master.address} refused topic ${topic}: ${response.remark ?? response.code}`);
+  } finally {
+    client.close();
+  }
+}
+
+export function nodeLogDir(base: string, cycle: number): string {
+  return path.join(base, `cycle-${cycle}`);
+}

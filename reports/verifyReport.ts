@@ -1,0 +1,122 @@
+// `bench verify` output: verify.json (the numbers; the claims ledger reads it), verify.csv (one
+// row per fault and a total row), and verify.md / verify.html (a verdict per safety claim, the
+// per-fault table, the mode and the power-cut self-check). The types below are the part of the
+// JSON this writer reads; loadgen/verify.ts writes a superset of them.
+import fs from 'node:fs';
+import path from 'node:path';
+import { escapeHtml, htmlTable, mdTable } from './renderReport.js';
+
+export interface VerifyCounts {
+  acked: number;
+  ackedLost: number;
+  lostWindowMsMax: number;
+  duplicates: number;
+  unackedStored: number;
+  corrupt: number;
+  queueGaps: number;
+}
+
+export interface VerifyFaultJson extends VerifyCounts {
+  crashes: number;
+  failedCycles: number;
+  errors: string[];
+  slave: VerifyCounts | null;
+  fsyncMsMax: number | null;
+}
+
+export interface VerifyJson {
+  profile: string;
+  engine: string;
+  mode: 'strict' | 'realistic';
+  startedAt: string;
+  loadS: number;
+  crashesPerFault: number;
+  testFaults: string | null;
+  powerCutProof: { keepsSynced: boolean; dropsUnsynced: boolean; syncedBytesSurvived: number; appendedBytesSurvived: number; unsyncedFileExists: boolean } | null;
+  faults: Record<string, VerifyFaultJson>;
+  total: VerifyCounts & { crashes: number };
+  skipped: Array<{ fault: string; reason: string }>;
+  partition: { verdict: string; detail: string } | null;
+  diskFull: { verdict: string; detail: string } | null;
+  claims: Array<{ id: string; claim: string; verdict: string; detail: string }>;
+}
+
+export const VERIFY_CSV_COLUMNS = ['fault', 'crashes', 'acked', 'ackedLost', 'lostWindowMsMax', 'duplicates', 'unackedStored', 'corrupt', 'queueGaps', 'slaveAckedLost', 'failedCycles'] as const;
+
+export function verifyCsv(report: VerifyJson): string {
+  const rows = Object.entries(report.faults).map(([fault, f]) => [fault, f.crashes, f.acked, f.ackedLost, f.lostWindowMsMax, f.duplicates, f.unackedStored, f.corrupt, f.queueGaps, f.slave?.ackedLost ?? '', f.failedCycles]);
+  const t = report.total;
+  rows.push(['total', t.crashes, t.acked, t.ackedLost, t.lostWindowMsMax, t.duplicates, t.unackedStored, t.corrupt, t.queueGaps, '', '']);
+  return `${[VERIFY_CSV_COLUMNS.join(','), ...rows.map((r) => r.join(','))].join('\n')}\n`;
+}
+
+function modeLine(report: VerifyJson): string {
+  const mode = report.mode === 'strict'
+    ? 'strict (no background writeback during the run, ext4 commit=600: only what fdatasync forced survives a power cut — the worst case)'
+    : 'realistic (host writeback settings untouched: some unsynced data survives a power cut by luck)';
+  const proof = report.powerCutProof
+    ? `power-cut self-check: fdatasync'ed 8 KiB ${report.powerCutProof.keepsSynced ? 'survived' : 'LOST'}, unsynced append ${report.powerCutProof.appendedBytesSurvived} B survived, unsynced file ${report.powerCutProof.unsyncedFileExists ? 'exists' : 'gone'}`
+    : 'no power cut ran';
+  return `Mode: ${mode}. ${proof}.`;
+}
+
+function faultRows(report: VerifyJson): string[][] {
+  const rows = Object.entries(report.faults).map(([fault, f]) => [
+    fault, String(f.crashes), String(f.acked), String(f.ackedLost), String(f.lostWindowMsMax), String(f.duplicates), String(f.unackedStored), String(f.corrupt), String(f.queueGaps),
+    f.slave ? String(f.slave.ackedLost) : '–', f.failedCycles ? String(f.failedCycles) : '0',
+  ]);
+  const t = report.total;
+  rows.push(['total', String(t.crashes), String(t.acked), String(t.ackedLost), String(t.lostWindowMsMax), String(t.duplicates), String(t.unackedStored), String(t.corrupt), String(t.queueGaps), '', '']);
+  return rows;
+}
+
+const FAULT_HEADER = ['fault', 'crashes', 'acked', 'acked lost', 'max lost window ms', 'duplicates', 'unacked stored', 'corrupt', 'queue gaps', 'lost on slave', 'failed cycles'];
+
+function notes(report: VerifyJson): string[] {
+  const out: string[] = [];
+  if (report.testFaults) out.push(`The brokers ran with the TEST fault FLUSHBENCH_TEST_FAULTS=${report.testFaults}: this run checks the checker, not the broker.`);
+  for (const s of report.skipped) out.push(`${s.fault} skipped: ${s.reason}`);
+  for (const [fault, f] of Object.entries(report.faults)) for (const e of f.errors.slice(0, 3)) out.push(`${fault}: ${e.split('\n')[0]}`);
+  if (report.partition) out.push(`partition: ${report.partition.verdict} — ${report.partition.detail}`);
+  if (report.diskFull) out.push(`disk-full: ${report.diskFull.verdict} — ${report.diskFull.detail}`);
+  return out;
+}
+
+/** The verify section as Markdown (a heading, the claims, the per-fault table, notes). */
+export function renderVerifyMarkdown(report: VerifyJson): string {
+  const lines = [
+    `## Safety: ${report.profile} (bench verify, ${report.engine})`, '',
+    modeLine(report), `Load ${report.loadS} s before each fault, ${report.crashesPerFault} crashes per fault; started ${report.startedAt}.`, '',
+    mdTable(['claim', 'verdict', 'measured'], report.claims.map((c) => [c.claim, c.verdict, c.detail])), '',
+    mdTable(FAULT_HEADER, faultRows(report)), '',
+    'acked lost: acked (SEND_OK) but absent or corrupt on the read the fault is about (the restarted master for kill/powercut, the caught-up slave for slave-*, both nodes for both-powercut); lost on slave: missing from the slave read before the master returned. Lost window: from the oldest lost ack to the fault.',
+  ];
+  const extra = notes(report);
+  if (extra.length > 0) lines.push('', ...extra.map((n) => `- ${n}`));
+  return `${lines.join('\n')}\n`;
+}
+
+export function renderVerifyHtml(report: VerifyJson): string {
+  const extra = notes(report);
+  return `<section class="verify"><h2>Safety: ${escapeHtml(report.profile)} (bench verify, ${escapeHtml(report.engine)})</h2>
+<p>${escapeHtml(modeLine(report))} Load ${report.loadS} s before each fault, ${report.crashesPerFault} crashes per fault.</p>
+${htmlTable(['claim', 'verdict', 'measured'], report.claims.map((c) => [c.claim, c.verdict, c.detail]))}
+${htmlTable(FAULT_HEADER, faultRows(report))}
+${extra.length ? `<ul>${extra.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>` : ''}</section>`;
+}
+
+/** Writes verify.json, verify.csv, verify.md and verify.html into outDir; returns their paths. */
+export function writeVerifyReport(outDir: string, report: VerifyJson): string[] {
+  fs.mkdirSync(outDir, { recursive: true });
+  const files: Array<[string, string]> = [
+    ['verify.json', `${JSON.stringify(report, null, 2)}\n`],
+    ['verify.csv', verifyCsv(report)],
+    ['verify.md', renderVerifyMarkdown(report)],
+    ['verify.html', `<!doctype html><html><head><meta charset="utf-8"><title>bench verify ${escapeHtml(report.profile)}</title></head><body>${renderVerifyHtml(report)}</body></html>\n`],
+  ];
+  return files.map(([name, text]) => {
+    const file = path.join(outDir, name);
+    fs.writeFileSync(file, text);
+    return file;
+  });
+}
