@@ -124,3 +124,77 @@ export async function withVmSettings<T>(settings: Record<string, string>, fn: ()
     writeSettings(previous, procSys);
   }
 }
+
+/** One item of the seed's OS advice, as `bench tune check` shows it. */
+export interface AdviceCheck {
+  name: string;
+  current: string | null;
+  recommended: string;
+  /** true when current follows the advice, null when it could not be read. */
+  follows: boolean | null;
+  source: string;
+}
+
+export interface CheckInputs {
+  procSys?: string;
+  /** /proc (for self/limits and swaps). */
+  procRoot?: string;
+  /** The store disk's queue facts (hostFacts: scheduler and write_cache of its /sys/block device). */
+  disk: { device: string | null; scheduler: string | null; writeCache: string | null };
+}
+
+const SEED_SOURCE = 'seed, 优化建议 (OS优化 / 磁盘优化)';
+const SEED_OPEN_FILES = 655350;
+const SEED_SCHEDULERS = ['deadline', 'mq-deadline', 'noop', 'none'];
+
+function readText(file: string): string | null {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+/** Every advice item of the seed with this host's value. */
+export function checkSeedAdvice(inputs: CheckInputs): AdviceCheck[] {
+  const procSys = inputs.procSys ?? PROC_SYS;
+  const procRoot = inputs.procRoot ?? '/proc';
+  const current = readSettings(Object.keys(SEED_ADVICE), procSys);
+  const out: AdviceCheck[] = Object.entries(SEED_ADVICE).map(([key, value]) => ({
+    name: key, current: current[key], recommended: value, follows: current[key] === null ? null : current[key] === value, source: `${SEED_SOURCE}: ${key}=${value}`,
+  }));
+  const limits = readText(path.join(procRoot, 'self', 'limits'));
+  const openFiles = limits ? (/^Max open files\s+(\S+)\s+(\S+)/m.exec(limits)?.[1] ?? null) : null;
+  out.push({
+    name: 'open files (ulimit -n)', current: openFiles, recommended: String(SEED_OPEN_FILES),
+    follows: openFiles === null ? null : openFiles === 'unlimited' || Number(openFiles) >= SEED_OPEN_FILES, source: `${SEED_SOURCE}: ulimit -n 655350`,
+  });
+  const swaps = readText(path.join(procRoot, 'swaps'));
+  const swapDevices = swaps === null ? null : swaps.trim().split('\n').slice(1).filter(Boolean).length;
+  out.push({
+    name: 'swap', current: swapDevices === null ? null : swapDevices === 0 ? 'off' : `on (${swapDevices} device(s) in /proc/swaps)`, recommended: 'off',
+    follows: swapDevices === null ? null : swapDevices === 0, source: `${SEED_SOURCE}: swapoff -a`,
+  });
+  const where = inputs.disk.device ? ` (${inputs.disk.device})` : '';
+  out.push({
+    name: `I/O scheduler of the store disk${where}`, current: inputs.disk.scheduler, recommended: 'deadline or noop (mq-deadline / none on blk-mq)',
+    follows: inputs.disk.scheduler === null ? null : SEED_SCHEDULERS.includes(inputs.disk.scheduler), source: `${SEED_SOURCE}: 调整磁盘调度算法 deadline或noop`,
+  });
+  out.push({
+    name: `disk write cache of the store disk${where}`, current: inputs.disk.writeCache, recommended: 'write through (write-back cache off)',
+    follows: inputs.disk.writeCache === null ? null : inputs.disk.writeCache === 'write through', source: `${SEED_SOURCE}: 禁用磁盘缓存的write-back`,
+  });
+  return out;
+}
+
+/** What makes the advice permanent: /etc/sysctl.d lines, the nofile limit and swap. */
+export function permanentAdviceLines(advice: Record<string, string> = SEED_ADVICE): string[] {
+  return [
+    '# /etc/sysctl.d/99-rocketmq-seed.conf (then: sysctl --system)',
+    ...Object.entries(advice).map(([key, value]) => `${key} = ${value}`),
+    '# /etc/security/limits.d/99-rocketmq-seed.conf (new login sessions; systemd units need LimitNOFILE=655350)',
+    `*  soft  nofile  ${SEED_OPEN_FILES}`,
+    `*  hard  nofile  ${SEED_OPEN_FILES}`,
+    '# swap: swapoff -a, and comment out the swap lines in /etc/fstab',
+  ];
+}

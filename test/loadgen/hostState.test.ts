@@ -155,7 +155,7 @@ test('bench tune --apply / --restore / --restore against a fake /proc/sys', { ti
     assert.match(shown.stderr, /warning: .*state\.json holds settings saved by bench tune/);
     const again = await tune('--apply');
     assert.equal(again.code, 1);
-    assert.match(again.stderr, /Run `bench tune --restore` first/);
+    assert.match(again.stderr, /Run `bench tune restore` first/);
     const restored = await tune('--restore');
     assert.equal(restored.code, 0, restored.stderr);
     assert.match(restored.stdout, /restored: vm\.dirty_ratio=20, vm\.dirty_background_ratio=10, vm\.swappiness=60, vm\.overcommit_memory=0/);
@@ -163,6 +163,25 @@ test('bench tune --apply / --restore / --restore against a fake /proc/sys', { ti
     assert.equal(second.code, 0, second.stderr);
     assert.match(second.stdout, /nothing to restore: no .*state\.json/);
     assert.deepEqual(readSettings(KEYS, procSys), ORIGINAL);
+  } finally {
+    removeScratch(dir);
+  }
+});
+
+test('bench tune apply --preset seed prints the permanent lines; tune restore puts the originals back', { timeout: 30_000 }, async () => {
+  const { dir, procSys, state } = fakeHost();
+  const tune = (...args: string[]) => runBench(['tune', ...args, '--proc-sys', procSys, '--state-file', state], 10_000);
+  try {
+    const applied = await tune('apply', '--preset', 'seed');
+    assert.equal(applied.code, 0, applied.stderr);
+    assert.match(applied.stdout, /originals saved in .*state\.json: vm\.dirty_ratio=20/);
+    assert.match(applied.stdout, /\/etc\/sysctl\.d\/.*\n\s+vm\.dirty_ratio = 40\n\s+vm\.dirty_background_ratio = 10\n\s+vm\.swappiness = 10\n\s+vm\.overcommit_memory = 1\n/);
+    assert.match(applied.stdout, /nofile\s+655350/);
+    assert.deepEqual(readSettings(KEYS, procSys), SEED_ADVICE);
+    const restored = await tune('restore');
+    assert.equal(restored.code, 0, restored.stderr);
+    assert.deepEqual(readSettings(KEYS, procSys), ORIGINAL);
+    assert.equal((await tune('apply', '--preset', 'other')).code, 1, 'only the seed preset exists');
   } finally {
     removeScratch(dir);
   }
