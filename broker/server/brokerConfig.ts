@@ -10,6 +10,8 @@ import { parseMessageDelayLevel } from '../store/delayLevels.js';
 import { DEFAULT_LISTEN_HOST, isLoopbackHost } from './listenHost.js';
 import { type BrokerRole, defaultStoreConfig, type FlushDiskType, type StoreConfig } from '../store/storeConfig.js';
 import { HA_DEFAULTS, resolveStoreSettings } from '../store/storeSettings.js';
+import type { SlaveAckRule } from '../ha/groupTransfer.js';
+import { ROCKETMQ_VERSION_DEFAULT, versionDefaults } from './rocketmqVersion.js';
 
 export interface BrokerConfig {
   brokerClusterName: string;
@@ -38,9 +40,19 @@ export interface BrokerConfig {
   defaultTopicQueueNums: number;
   registerNameServerPeriod: number;
   brokerPermission: number;
+  /** The RocketMQ release whose defaults and failure timing apply (rocketmqVersion.ts); default 4.9.7. */
+  rocketmqVersion: string;
   /** 'slaveTimeout' (RocketMQ ≥ 4.9.3) or 'syncFlushTimeout' (≤ 4.9.2): the SYNC_MASTER deadline. */
   slaveAckDeadlineSource: 'slaveTimeout' | 'syncFlushTimeout';
   slaveAckDeadlineMs: number;
+  /** When FLUSH_SLAVE_TIMEOUT lands, by version (broker/ha/groupTransfer.ts). */
+  slaveAckRule: SlaveAckRule;
+  /** BrokerFastFailure: answer SYSTEM_BUSY to sends that waited too long (broker/server/sendQueue.ts). */
+  brokerFastFailureEnable: boolean;
+  waitTimeMillsInSendQueue: number;
+  sendThreadPoolQueueCapacity: number;
+  /** The version's default, shown for comparison; one event loop does the work here. */
+  sendMessageThreadPoolNums: number;
   /** 'modern' (≥ 4.5.2: mappedFileSizeCommitLog) or 'legacy' (≤ 4.5.1: mapedFileSizeCommitLog). */
   rocketmqVersionCompat: 'modern' | 'legacy';
   /** Which segment-size key took effect, for reports. */
@@ -65,7 +77,8 @@ const BROKER_KEYS: Record<string, Kind> = {
   haTransferBatchSize: 'int', haMasterAddress: 'string', slaveReadEnable: 'bool',
   longPollingEnable: 'bool', shortPollingTimeMills: 'int', autoCreateTopicEnable: 'bool', autoCreateSubscriptionGroup: 'bool',
   defaultTopicQueueNums: 'int', registerNameServerPeriod: 'int', brokerPermission: 'int',
-  slaveAckDeadlineSource: ['slaveTimeout', 'syncFlushTimeout'], rocketmqVersionCompat: ['modern', 'legacy'],
+  slaveAckDeadlineSource: ['slaveTimeout', 'syncFlushTimeout'], rocketmqVersionCompat: ['modern', 'legacy'], rocketmqVersion: 'string',
+  brokerFastFailureEnable: 'bool', waitTimeMillsInSendQueue: 'int', sendThreadPoolQueueCapacity: 'int', sendMessageThreadPoolNums: 'int',
   metricsPort: 'int', metricsHost: 'string', httpProduceEnable: 'bool', ackWithoutStore: 'bool', aclEnable: 'bool',
 };
 
@@ -78,13 +91,13 @@ const STORE_KEYS: Record<string, Kind> = {
   transientStorePoolEnable: 'bool', transientStorePoolSize: 'int', syncFlushTimeout: 'int', flushIntervalConsumeQueue: 'int',
   flushConsumeQueueLeastPages: 'int', flushConsumeQueueThoroughInterval: 'int', checkCRCOnRecover: 'bool', slaveTimeout: 'int',
   haSlaveFallbehindMax: 'int', messageDelayLevel: 'string', flushDelayOffsetInterval: 'int', accessMessageInMemoryMaxRatio: 'int',
+  osPageCacheBusyTimeOutMills: 'int',
 };
 
 /** Keys RocketMQ knows that this broker accepts but does not act on (no warning, noted in settings). */
 const KNOWN_IGNORED = new Set([
-  'deleteWhen', 'fileReservedTime', 'diskMaxUsedSpaceRatio', 'sendMessageThreadPoolNums', 'pullMessageThreadPoolNums',
-  'useReentrantLockWhenPutMessage', 'osPageCacheBusyTimeOutMills', 'waitTimeMillsInSendQueue', 'brokerFastFailureEnable',
-  'sendThreadPoolQueueCapacity', 'transferMsgByHeap', 'maxTransferBytesOnMessageInMemory', 'maxTransferCountOnMessageInMemory',
+  'deleteWhen', 'fileReservedTime', 'diskMaxUsedSpaceRatio', 'pullMessageThreadPoolNums',
+  'useReentrantLockWhenPutMessage', 'transferMsgByHeap', 'maxTransferBytesOnMessageInMemory', 'maxTransferCountOnMessageInMemory',
   'maxTransferBytesOnMessageInDisk', 'maxTransferCountOnMessageInDisk', 'traceTopicEnable', 'enablePropertyFilter',
   'warmMapedFileEnable', 'flushLeastPagesWhenWarmMapedFile', 'fetchNamesrvAddrByAddressServer',
 ]);
@@ -140,9 +153,11 @@ export function brokerConfigFrom(raw: Record<string, string>, env: NodeJS.Proces
   }
   const get = <T>(key: string, fallback: T): T => (key in values ? (values[key] as T) : fallback);
 
-  const compat = get<'modern' | 'legacy'>('rocketmqVersionCompat', 'modern');
+  const version = versionDefaults(get('rocketmqVersion', ROCKETMQ_VERSION_DEFAULT));
+  const compat = get<'modern' | 'legacy'>('rocketmqVersionCompat', version.rocketmqVersionCompat);
   const root = expandHome(get('storePathRootDir', path.join(os.homedir(), 'store')));
   const store = defaultStoreConfig(root);
+  store.flushCommitLogTimed = version.flushCommitLogTimed; // the version's default; an explicit key below wins
   for (const key of Object.keys(STORE_KEYS)) {
     if (key in values && key in store) (store as unknown as Record<string, unknown>)[key] = values[key];
   }
@@ -179,7 +194,11 @@ export function brokerConfigFrom(raw: Record<string, string>, env: NodeJS.Proces
     warnings.push(`haListenPort=${values.haListenPort} is overridden to listenPort+1=${listenPort + 1}, as RocketMQ's BrokerStartup does`);
   }
   warnings.push(...resolveStoreSettings(store).warnings); // sizes, pool rule: one place (store/storeSettings.ts)
-  const deadlineSource = get<'slaveTimeout' | 'syncFlushTimeout'>('slaveAckDeadlineSource', 'slaveTimeout');
+  const deadlineSource = get<'slaveTimeout' | 'syncFlushTimeout'>('slaveAckDeadlineSource', version.slaveAckDeadlineSource);
+  const waitTimeMillsInSendQueue = get('waitTimeMillsInSendQueue', 200);
+  if (waitTimeMillsInSendQueue < 0) throw new FlushbenchError('BAD_CONFIG', `waitTimeMillsInSendQueue=${waitTimeMillsInSendQueue} must be ≥ 0 (ms a send may wait before SYSTEM_BUSY; RocketMQ's default is 200)`);
+  const sendThreadPoolQueueCapacity = get('sendThreadPoolQueueCapacity', 10_000);
+  if (sendThreadPoolQueueCapacity <= 0) throw new FlushbenchError('BAD_CONFIG', `sendThreadPoolQueueCapacity=${sendThreadPoolQueueCapacity} must be > 0 (RocketMQ's default is 10000)`);
   // RocketMQ's PlainAccessValidator is not implemented: running "secured" without it would be a lie.
   if (get('aclEnable', false)) throw new FlushbenchError('ACL_NOT_SUPPORTED', 'aclEnable=true: flushbench has no ACL; remove aclEnable or set it false');
   const brokerIP1 = get('brokerIP1', '127.0.0.1');
@@ -209,8 +228,14 @@ export function brokerConfigFrom(raw: Record<string, string>, env: NodeJS.Proces
     defaultTopicQueueNums: get('defaultTopicQueueNums', 8),
     registerNameServerPeriod: get('registerNameServerPeriod', 30_000),
     brokerPermission: get('brokerPermission', 6),
+    rocketmqVersion: version.version,
     slaveAckDeadlineSource: deadlineSource,
     slaveAckDeadlineMs: deadlineSource === 'slaveTimeout' ? store.slaveTimeout : store.syncFlushTimeout,
+    slaveAckRule: version.slaveAckRule,
+    brokerFastFailureEnable: get('brokerFastFailureEnable', true),
+    waitTimeMillsInSendQueue,
+    sendThreadPoolQueueCapacity,
+    sendMessageThreadPoolNums: get('sendMessageThreadPoolNums', version.sendMessageThreadPoolNums),
     rocketmqVersionCompat: compat,
     segmentSizeKey,
     metricsPort: get('metricsPort', 0),
@@ -247,6 +272,7 @@ function effectiveSettings(config: BrokerConfig): Record<string, string> {
   for (const [key, value] of Object.entries(config.store)) out[key] = String(value);
   Object.assign(out, resolveStoreSettings(config.store).effective);
   out.aclEnable = 'false (refused: flushbench has no ACL)';
+  out.sendMessageThreadPoolNums = `${config.sendMessageThreadPoolNums} (not used: one event loop; sends wait only behind a CommitLog write in flight)`;
   return out;
 }
 

@@ -9,6 +9,7 @@ import { RemotingServer } from '../../protocol/remotingServer.js';
 import { RemotingConnection } from '../../protocol/connection.js';
 import { encodeSocketAddress } from '../store/messageCodec.js';
 import { MessageStore } from '../store/messageStore.js';
+import type { FileIo } from '../store/fileIo.js';
 import { HAMaster } from '../ha/haMaster.js';
 import { HASlave } from '../ha/haSlave.js';
 import { AdminProcessors } from './adminProcessors.js';
@@ -23,6 +24,7 @@ import { NameServerRegistrar } from './nameServerRegistrar.js';
 import { PullProcessor } from './pullProcessor.js';
 import { ScheduleMessageService } from './scheduleMessageService.js';
 import { SendProcessor } from './sendProcessor.js';
+import { SendQueue } from './sendQueue.js';
 import { SlaveSynchronize } from './slaveSynchronize.js';
 import { TopicConfigManager } from './topicConfigManager.js';
 
@@ -40,6 +42,8 @@ export interface BrokerStartOptions {
   /** SlaveSynchronize timing; RocketMQ: first round 3000 ms after start, then every 10000 ms. */
   slaveSyncInitialDelayMs?: number;
   slaveSyncIntervalMs?: number;
+  /** The store's file access (tests inject a slow or failing disk). */
+  fileIo?: FileIo;
 }
 
 export class BrokerController {
@@ -62,11 +66,12 @@ export class BrokerController {
   private readonly tps = new TpsWindows(() => [this.metrics.messagesIn, this.metrics.messagesOut]);
   private readonly bootTimestamp = Date.now();
   private inFlightSends = 0;
+  private sendQueue: SendQueue | null = null;
 
   private constructor(readonly config: BrokerConfig, readonly store: MessageStore, private readonly options: BrokerStartOptions) {}
 
   static async start(config: BrokerConfig, options: BrokerStartOptions = {}): Promise<{ broker: BrokerController; ports: BrokerPorts }> {
-    const store = await MessageStore.open(config.store);
+    const store = await MessageStore.open(config.store, options.fileIo);
     const broker = new BrokerController(config, store, options);
     try {
       const ports = await broker.startServices();
@@ -103,10 +108,22 @@ export class BrokerController {
       delayOffsetJson: () => this.schedule?.encode() ?? '' });
 
     const server = new RemotingServer();
+    // Load shedding (BrokerFastFailure, [REJECTREQUEST]): sendQueue.ts.
+    const store = this.store;
+    const sendQueue = new SendQueue({
+      get writeInProgress() { return store.commitLog.writeInProgress; },
+      isOSPageCacheBusy: () => store.isOSPageCacheBusy(),
+      isTransientStorePoolDeficient: () => store.isTransientStorePoolDeficient(),
+    }, { brokerFastFailureEnable: c.brokerFastFailureEnable, waitTimeMillsInSendQueue: c.waitTimeMillsInSendQueue, sendThreadPoolQueueCapacity: c.sendThreadPoolQueueCapacity });
+    this.sendQueue = sendQueue;
+    store.commitLog.onWritesIdle = () => {
+      if (sendQueue.size > 0) sendQueue.admit();
+    };
+    this.metrics.gaugeSources.push(() => sendQueue.gauges());
     const sendHandler = (v2: boolean, batch: boolean) => async (request: RemotingCommand, channel: ClientChannel) => {
       this.inFlightSends++;
       try {
-        return await send.process(request, channel, v2, batch);
+        return await sendQueue.submit(request, () => send.process(request, channel, v2, batch));
       } finally {
         this.inFlightSends--;
       }
@@ -167,7 +184,7 @@ export class BrokerController {
       this.haMaster = new HAMaster(this.store, {
         haListenPort: c.haListenPort, host: c.listenHost, haSendHeartbeatInterval: c.haSendHeartbeatInterval, haHousekeepingInterval: c.haHousekeepingInterval,
         haTransferBatchSize: c.haTransferBatchSize, haSlaveFallbehindMax: c.store.haSlaveFallbehindMax, slaveAckTimeoutMs: c.slaveAckDeadlineMs,
-        slaveAckDeadlineSource: c.slaveAckDeadlineSource,
+        slaveAckDeadlineSource: c.slaveAckDeadlineSource, slaveAckRule: c.slaveAckRule,
       });
       haPort = await this.haMaster.start();
       this.metrics.gaugeSources.push(() => this.haMaster?.gauges() ?? {});
@@ -257,7 +274,8 @@ export class BrokerController {
     await this.registrar?.unregisterAll().catch(() => {});
     this.registrar?.stop();
     for (const server of this.servers) server.stopAccepting();
-    for (let i = 0; i < 500 && this.inFlightSends > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 500 && this.inFlightSends > 0 && (this.sendQueue?.size ?? 0) < this.inFlightSends; i++) await new Promise((r) => setTimeout(r, 10));
+    this.sendQueue?.close();
     this.pull?.shutdown();
     this.schedule?.shutdown();
     await this.haSlave?.close();
