@@ -29,6 +29,7 @@ test('bench run of a small sync-flush profile writes a complete report and leave
     const summary = JSON.parse(fs.readFileSync(path.join(out, 'summary.json'), 'utf8'));
     const [first] = summary.results;
     assert.equal(first.profile, 'single-sync-flush');
+    assert.equal(first.engine, 'flushbench', 'the default engine is ours');
     assert.ok(first.ok > 0, 'some sends were acknowledged');
     assert.ok(['below', 'within', 'above'].includes(first.verdict));
     assert.ok(first.runs[0].timeseries.length >= 2);
