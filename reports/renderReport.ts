@@ -2,6 +2,7 @@
 // the effective broker settings, notes, and how to read it. Both come from the same rows.
 import type { Summary, SummaryResult } from './summary.js';
 import { ENGINE_HEADER, ENGINE_NOTE, engineRows, hasSeveralEngines } from './engineComparison.js';
+import { LEDGER_HEADER, ledgerRows } from './claimsLedger.js';
 
 export interface ChartFile {
   file: string;
@@ -22,6 +23,7 @@ const SEED_DIFFERENCE =
   'Like RocketMQ\'s benchmark, TPS counts them as sent; the status columns show how many there were.';
 
 const HOW_TO_READ = [
+  'Claims ledger: every claim of the seed article with its verdict and where it comes from — this run (TPS with one sentence of why from fsyncs/s × messages per fsync and the disk probe; p50 and p99 against each latency claim; status counts for the sync-replication timeout), or the command that measures it (bench verify for loss, bench compare for SSD vs HDD, bench tune for the OS advice). The seed\'s monitoring names are mapped to this broker\'s /metrics names.',
   'Verdict: the mean TPS over the runs against the claimed range (below / within / above). One run gives low confidence; use --repeat 3.',
   'Harness ceiling: what the load generator and broker reach when the broker acks without storing (best of --repeat runs). "harness" in the bound-by column means the profile reached 80 % of it: the number measures this host\'s CPU, not the disk. "broker" means the broker\'s durability work set the pace: fsync and replication waits under SYNC settings, mostly broker CPU under ASYNC ones.',
   'Latency is measured at the producer from send to ack (open loop: from the intended send time). p99 over all measured acks.',
@@ -107,6 +109,7 @@ export function renderMarkdown(summary: Summary, charts: ChartFile[]): string {
     `# flushbench report`, '',
     `${summary.command} — ${summary.startedAt} to ${summary.finishedAt}`, '',
     '## Verdicts', '', mdTable(VERDICT_HEADER, verdictRows(summary)), '',
+    '## Claims ledger', '', mdTable(LEDGER_HEADER, ledgerRows(summary)), '',
     ...(hasSeveralEngines(summary) ? ['## Engines side by side', '', mdTable(ENGINE_HEADER, engineRows(summary)), '', ENGINE_NOTE, ''] : []),
     '## CPU per acknowledged message', '', mdTable(CPU_HEADER, cpuRows(summary)), '',
     summary.host.diskIsMeasured ? '' : `> **WARNING:** ${summary.host.diskWarning ?? 'the store was not on a real disk'}; these numbers do not measure a disk.\n`,
@@ -145,6 +148,8 @@ img{max-width:100%;border:1px solid #ddd;margin:0.5rem 0}.warn{background:#fff3c
 <p><code>${escapeHtml(summary.command)}</code> — ${escapeHtml(summary.startedAt)} to ${escapeHtml(summary.finishedAt)}</p>
 <h2>Verdicts</h2>
 ${htmlTable(VERDICT_HEADER, verdictRows(summary), 'verdicts')}
+<h2>Claims ledger</h2>
+${htmlTable(LEDGER_HEADER, ledgerRows(summary))}
 ${hasSeveralEngines(summary) ? `<h2>Engines side by side</h2>\n${htmlTable(ENGINE_HEADER, engineRows(summary))}\n<p>${escapeHtml(ENGINE_NOTE)}</p>` : ''}
 <h2>CPU per acknowledged message</h2>
 ${htmlTable(CPU_HEADER, cpuRows(summary))}
