@@ -75,6 +75,10 @@ async function runCombo(combo: FlushReplicationCombo, options: Options): Promise
   haSlave.start();
   for (let i = 0; i < 500 && haMaster.haConnectionCount === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
   if (haMaster.haConnectionCount === 0) throw new Error('the slave did not connect in 5 s');
+  // Like RocketMQ's HAClient, the slave's first report (where to start) comes haSendHeartbeatInterval
+  // (5 s) after it connected; the steady state is measured from then on.
+  for (let i = 0; i < 1000 && !haMaster.connectionsStatus().some((c) => c.slaveRequestOffset >= 0); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  if (!haMaster.connectionsStatus().some((c) => c.slaveRequestOffset >= 0)) throw new Error('the slave did not report its offset in 10 s');
 
   const host = encodeSocketAddress('127.0.0.1', 10911);
   const putLatency = newHistogram();
