@@ -138,17 +138,24 @@ export class LeaderElector {
       let alreadyHasLeader = false;
       const peers = this.s.peers.filter((p) => p.id !== this.member.selfId);
       const timeoutMs = Math.max(this.s.heartBeatTimeIntervalMs, this.s.maxVoteIntervalMs);
-      await Promise.all(peers.map(async (peer) => {
-        const request: VoteRequest = { ...this.base(peer.id, term, this.member.selfId), ledgerEndIndex: endIndex, ledgerEndTerm: endTerm };
-        try {
-          const answer = await this.rpc.invoke<VoteResponse>(peer.id, DLedgerRequestCode.VOTE, request, timeoutMs);
-          if (answer.voteResult === 'ACCEPT') accepted++;
-          else if (answer.voteResult === 'REJECT_ALREADY_HAS_LEADER') alreadyHasLeader = true;
-          if (answer.term > term) biggerTerm = Math.max(biggerTerm, answer.term);
-        } catch {
-          // no answer: no vote
+      // DLedger's voteLatch: decide as soon as a quorum accepted, not after the slowest (or dead) peer.
+      await new Promise<void>((resolve) => {
+        let answered = 0;
+        for (const peer of peers) {
+          const request: VoteRequest = { ...this.base(peer.id, term, this.member.selfId), ledgerEndIndex: endIndex, ledgerEndTerm: endTerm };
+          this.rpc.invoke<VoteResponse>(peer.id, DLedgerRequestCode.VOTE, request, timeoutMs).then((answer) => {
+            if (answer.voteResult === 'ACCEPT') accepted++;
+            else if (answer.voteResult === 'REJECT_ALREADY_HAS_LEADER') alreadyHasLeader = true;
+            if (answer.term > term) biggerTerm = Math.max(biggerTerm, answer.term);
+          }, () => {
+            // no answer: no vote
+          }).finally(() => {
+            answered++;
+            if (this.member.isQuorum(accepted) || answered === peers.length) resolve();
+          });
         }
-      }));
+        if (peers.length === 0) resolve();
+      });
       if (this.member.role !== 'CANDIDATE' || this.member.currTerm !== term) return; // a heartbeat or vote moved us on
       if (biggerTerm > term) {
         this.changeRole('CANDIDATE', biggerTerm);

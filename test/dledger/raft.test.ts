@@ -14,7 +14,7 @@ const TIMING = {
   flushFileIntervalMs: 10, checkPointIntervalMs: 200,
 };
 /** Longest a failover may take with TIMING: leak × interval + two vote rounds + slack for a loaded CI host. */
-const FAILOVER_BOUND_MS = TIMING.maxHeartBeatLeak * TIMING.heartBeatTimeIntervalMs + 2 * TIMING.maxVoteIntervalMs + 1500;
+const FAILOVER_BOUND_MS = TIMING.maxHeartBeatLeak * TIMING.heartBeatTimeIntervalMs + 2 * TIMING.maxVoteIntervalMs + 4 * TIMING.heartBeatTimeIntervalMs + 1500;
 
 interface Group {
   servers: Array<DLedgerServer | null>;
@@ -40,9 +40,20 @@ function leaders(group: Group): DLedgerServer[] {
   return group.servers.filter((s): s is DLedgerServer => s !== null && s.isLeader);
 }
 
+/** One leader that every live member follows, unchanged for 4 heartbeats (a vote round already in flight can still depose a fresh leader). */
 async function waitForLeader(group: Group, timeoutMs: number): Promise<DLedgerServer> {
-  await waitFor(() => leaders(group).length === 1 && group.servers.every((s) => !s || s.isLeader || s.member.leaderId === leaders(group)[0].member.selfId),
-    'one leader that every live member follows', timeoutMs);
+  let seen = '';
+  let sinceMs = 0;
+  await waitFor(() => {
+    const found = leaders(group);
+    const agreed = found.length === 1 && group.servers.every((s) => !s || s.isLeader || s.member.leaderId === found[0].member.selfId);
+    const key = agreed ? `${found[0].member.selfId}/${found[0].member.currTerm}` : '';
+    if (key !== seen) {
+      seen = key;
+      sinceMs = Date.now();
+    }
+    return agreed && Date.now() - sinceMs >= 4 * TIMING.heartBeatTimeIntervalMs;
+  }, 'one leader that every live member follows', timeoutMs);
   return leaders(group)[0];
 }
 
@@ -84,8 +95,9 @@ test('the leader is killed: a new leader is elected within the configured timeou
     const index = group.servers.indexOf(leader);
     await leader.shutdown(true);
     group.servers[index] = null;
-    const next = await waitForLeader(group, FAILOVER_BOUND_MS);
+    await waitFor(() => leaders(group).length === 1, 'a new leader', FAILOVER_BOUND_MS);
     const failoverMs = Date.now() - killedAt;
+    const next = await waitForLeader(group, FAILOVER_BOUND_MS);
     assert.notEqual(next, leader);
     assert.ok(failoverMs <= FAILOVER_BOUND_MS, `failover took ${failoverMs} ms`);
     assert.ok(failoverMs >= TIMING.heartBeatTimeIntervalMs * TIMING.maxHeartBeatLeak - 60, `a follower waits for maxHeartBeatLeak heartbeats first (${failoverMs} ms)`);
