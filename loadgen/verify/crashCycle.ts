@@ -18,7 +18,7 @@ import type { LoopDisk } from '../disk/loopDisk.js';
 import { histogramQuantileMs, type MetricValues, scrapeMetrics } from '../metricsScraper.js';
 import type { ProfileNode } from '../profile.js';
 import { cutPower, dropDisk, nodeDisk } from './disks.js';
-import { createVerifyTopic, killNode, planNodes, startNode, stopNode, type VerifyNode, waitForSlaves } from './nodes.js';
+import { createVerifyTopic, killNode, planNodes, startNode, stopNode, type VerifyNode, waitForSlaves, warmReplication } from './nodes.js';
 import { startLoad, statusCounts } from './producer.js';
 import { type NodeRead, readNode } from './readBack.js';
 import { type LossCounts, lossIsTail, tally } from './tally.js';
@@ -116,6 +116,7 @@ export async function runCrashCycle(ctx: CycleContext, fault: CrashFault, cycle:
     }
     for (const node of nodes) await start(node, 'first');
     await waitForSlaves(nodes);
+    if (slave) await warmReplication(master, slave);
     await createVerifyTopic(master, ctx.topic, ctx.queues);
     const metricsBefore = await scrapeMetrics(master.metricsUrl).catch(() => null);
     const load = startLoad({ runId: `${ctx.runId}-${fault}-${cycle}`, address: master.address, topic: ctx.topic, queues: ctx.queues, producers: ctx.producers, sizeBytes: ctx.sizeBytes, sendTimeoutMs: ctx.sendTimeoutMs });

@@ -3,14 +3,15 @@
 // restarted master again, and its store lives on its own directory or loop disk.
 import fs from 'node:fs';
 import net from 'node:net';
-import path from 'node:path';
+import { RequestCode, ResponseCode } from '../../protocol/codes.js';
 import { FlushbenchError } from '../../protocol/errors.js';
+import { createRequest } from '../../protocol/remotingCommand.js';
+import { sendMessageV2Request } from '../../protocol/requests/sendMessage.js';
 import { RemotingClient } from '../../protocol/remotingClient.js';
 import { type ManagedProcess, startBenchProcess, stopProcess } from '../childProcesses.js';
 import { scrapeMetrics } from '../metricsScraper.js';
 import type { ProfileNode } from '../profile.js';
 import { updateTopicRequest } from '../topicAdmin.js';
-import { ResponseCode } from '../../protocol/codes.js';
 
 const HOST = '127.0.0.1';
 
@@ -135,6 +136,34 @@ export async function createVerifyTopic(master: VerifyNode, topic: string, queue
   }
 }
 
-export function nodeLogDir(base: string, cycle: number): string {
-  return path.join(base, `cycle-${cycle}`);
+export const WARMUP_TOPIC = 'FlushbenchVerifyWarmup';
+
+/**
+ * Replication is flowing: the master transfers nothing until the slave's first report, which a
+ * RocketMQ 4.9.7 HAClient sends haSendHeartbeatInterval (5 s) after connecting. One message on a
+ * separate topic, sent until acked, then found on the slave, so the measured load starts in
+ * the steady state and its read-back is not disturbed.
+ */
+export async function warmReplication(master: VerifyNode, slave: VerifyNode, timeoutMs = 30_000): Promise<void> {
+  await createVerifyTopic(master, WARMUP_TOPIC, 1);
+  const deadline = Date.now() + timeoutMs;
+  const masterClient = new RemotingClient(master.address);
+  const slaveClient = new RemotingClient(slave.address);
+  try {
+    let acked = false;
+    while (!acked) {
+      const response = await masterClient.invoke(sendMessageV2Request({ producerGroup: 'flushbench_verify_warmup', topic: WARMUP_TOPIC, queueId: 0, properties: 'WAIT\u0001true' }, Buffer.from('warm-up')), 10_000);
+      acked = response.code === ResponseCode.SUCCESS;
+      if (!acked && Date.now() > deadline) throw new FlushbenchError('VERIFY_SLAVE_NOT_REPLICATING', `${master.spec.name} never acked a warm-up send with its slave (last answer ${response.code} ${response.remark ?? ''})`);
+    }
+    for (;;) {
+      const response = await slaveClient.invoke(createRequest(RequestCode.GET_MAX_OFFSET, { topic: WARMUP_TOPIC, queueId: '0' }), 3000).catch(() => null);
+      if (response?.code === ResponseCode.SUCCESS && Number(response.extFields?.offset ?? 0) >= 1) return;
+      if (Date.now() > deadline) throw new FlushbenchError('VERIFY_SLAVE_NOT_REPLICATING', `${slave.spec.name} did not receive the warm-up message within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    masterClient.close();
+    slaveClient.close();
+  }
 }
