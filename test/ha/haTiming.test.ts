@@ -120,8 +120,8 @@ test('ASYNC_MASTER replication lag: the master polls every 100 ms, so lag is 0â€
       return seen ? seen[0] - atMs : Number.POSITIVE_INFINITY;
     }).sort((a, b) => a - b);
     const p50 = lags[Math.floor(lags.length / 2)];
-    const max = lags.at(-1) as number;
-    assert.ok(max < 300, `max lag ${Math.round(max)} ms; 100 ms poll + transfer (+ scheduling on a shared host)`);
+    const p90 = lags[Math.floor(lags.length * 0.9)];
+    assert.ok(p90 < 200, `p90 lag ${Math.round(p90)} ms; 100 ms poll + transfer (+ scheduling on a loaded shared host)`);
     assert.ok(p50 > 10, `median lag ${p50.toFixed(1)} ms: the write side must wait for its 100 ms poll, not wake on every commit`);
   } finally {
     clearInterval(sampler);
