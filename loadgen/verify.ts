@@ -36,6 +36,8 @@ export interface VerifyOptions {
   brokerEnv?: NodeJS.ProcessEnv;
   /** Loop-disk state files; defaultDiskStateDir() unless given. */
   stateDir?: string;
+  /** Why loop-device power cuts cannot run here, or null (loopSupportMissing unless a test gives one). */
+  checkLoopSupport?: () => string | null;
   /** Broker logs of every cycle; inside the (removed) work directory unless given. */
   logDir?: string;
   onProgress?: (line: string) => void;
@@ -78,7 +80,7 @@ export async function runVerify(options: VerifyOptions): Promise<VerifyReport> {
     if (!applicable.includes(fault)) throw new FlushbenchError('VERIFY_FAULT_NOT_APPLICABLE', `--fault ${fault} does not apply to profile ${options.profile.name} (applicable: ${applicable.join(', ')})`);
   }
   const skipped: VerifyReport['skipped'] = [];
-  const loopMissing = requested.some((f) => POWER_CUT_FAULTS.has(f)) ? loopSupportMissing() : null;
+  const loopMissing = requested.some((f) => POWER_CUT_FAULTS.has(f)) ? (options.checkLoopSupport ?? loopSupportMissing)() : null;
   const faults = requested.filter((fault) => {
     if (!POWER_CUT_FAULTS.has(fault) || !loopMissing) return true;
     skipped.push({ fault, reason: loopMissing });

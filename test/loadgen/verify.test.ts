@@ -13,11 +13,11 @@ const SMALL = { mappedFileSizeCommitLog: String(16 * 1024 * 1024), mappedFileSiz
 const loopMissing = loopSupportMissing();
 const powerCutSkip = loopMissing ? `power cuts need root and a loop device: ${loopMissing}` : false;
 
-async function verify(profileName: string, faults: VerifyFault[], crashes: number, brokerEnv?: NodeJS.ProcessEnv): Promise<VerifyReport> {
+async function verify(profileName: string, faults: VerifyFault[], crashes: number, brokerEnv?: NodeJS.ProcessEnv, checkLoopSupport?: () => string | null): Promise<VerifyReport> {
   const dir = diskScratchDir('verify'); // stores and images on the project's disk, never tmpfs
   try {
     return await runVerify({
-      profile: resolveProfiles(profileName)[0], overrides: SMALL, faults, crashes, loadS: 1.5, storeDir: dir, strict: true, imageSizeMiB: 256, brokerEnv,
+      profile: resolveProfiles(profileName)[0], overrides: SMALL, faults, crashes, loadS: 1.5, storeDir: dir, strict: true, imageSizeMiB: 256, brokerEnv, checkLoopSupport,
     });
   } finally {
     removeScratch(dir);
@@ -36,6 +36,16 @@ test('ASYNC_FLUSH kill -9 under load: every acked message is read back intact, n
   assert.equal(kill.ackedLost, 0, describe(report));
   assert.equal(kill.duplicates + kill.corrupt + kill.queueGaps, 0, describe(report));
   assert.equal(report.claims.find((c) => c.id === 'kill-no-loss')?.verdict, 'holds');
+});
+
+test('without root or a loop device, power-cut faults are skipped naming what is missing and kill still runs', { timeout: 90_000 }, async () => {
+  const reason = 'DISK_NOT_ROOT: loop-device power cuts need root';
+  const report = await verify('single-sync-flush', ['powercut', 'kill'], 1, undefined, () => reason);
+  assert.deepEqual(report.skipped, [{ fault: 'powercut', reason }]);
+  assert.equal(report.faults.powercut, undefined);
+  assert.equal(report.faults.kill.crashes, 1);
+  assert.equal(report.faults.kill.ackedLost, 0, describe(report));
+  assert.equal(report.claims.find((c) => c.id === 'sync-flush-power-cut')?.verdict, 'not tested');
 });
 
 test('test fault: SYNC_FLUSH acking before fdatasync is caught by powercut (acked lost) and not by kill', { timeout: 120_000, skip: powerCutSkip }, async () => {
