@@ -149,6 +149,12 @@ export async function runVerify(options: VerifyOptions): Promise<VerifyReport> {
     const summaries = Object.values(report.faults);
     report.total = totalOf(summaries, summaries.map((f) => f.crashes));
     report.claims = judgeClaims(profileShape(options.profile.nodes, options.overrides), report.faults);
+    if (report.partition) {
+      report.claims.push({ id: 'sync-master-partition', claim: 'SYNC_MASTER with its slave stopped: sends are answered FLUSH_SLAVE_TIMEOUT / SLAVE_NOT_AVAILABLE within the deadline plus slack, never hang, and the slave catches up', verdict: report.partition.verdict, detail: report.partition.detail });
+    }
+    if (report.diskFull) {
+      report.claims.push({ id: 'disk-full', claim: 'A full disk: clear error answers, nothing stored corrupt, sends taken again once space is freed', verdict: report.diskFull.verdict, detail: report.diskFull.detail });
+    }
     return report;
   } finally {
     strict?.restore();
