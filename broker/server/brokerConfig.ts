@@ -12,6 +12,7 @@ import { type BrokerRole, defaultStoreConfig, type FlushDiskType, type StoreConf
 import { HA_DEFAULTS, resolveStoreSettings } from '../store/storeSettings.js';
 import type { SlaveAckRule } from '../ha/groupTransfer.js';
 import { ROCKETMQ_VERSION_DEFAULT, versionDefaults } from './rocketmqVersion.js';
+import { DLEDGER_KEYS, dledgerEffectiveSettings, type DLedgerSettings, followerBrokerId, parseDLedgerSettings } from '../dledger/dledgerConfig.js';
 
 export interface BrokerConfig {
   brokerClusterName: string;
@@ -64,6 +65,8 @@ export interface BrokerConfig {
   httpProduceEnable: boolean;
   ackWithoutStore: boolean;
   store: StoreConfig;
+  /** enableDLegerCommitLog=true: the DLedger group; brokerRole and brokerId then follow the elected role. */
+  dledger: DLedgerSettings | null;
   warnings: string[];
   effectiveSettings(): Record<string, string>;
 }
@@ -149,7 +152,7 @@ export function brokerConfigFrom(raw: Record<string, string>, env: NodeJS.Proces
   for (const [key, value] of Object.entries(raw)) {
     const kind = BROKER_KEYS[key] ?? STORE_KEYS[key];
     if (kind) values[key] = convert(key, String(value), kind);
-    else if (!KNOWN_IGNORED.has(key)) warnings.push(`unknown key ${key} ignored (RocketMQ would ignore it too)`);
+    else if (!KNOWN_IGNORED.has(key) && !DLEDGER_KEYS.has(key)) warnings.push(`unknown key ${key} ignored (RocketMQ would ignore it too)`);
   }
   const get = <T>(key: string, fallback: T): T => (key in values ? (values[key] as T) : fallback);
 
@@ -181,9 +184,14 @@ export function brokerConfigFrom(raw: Record<string, string>, env: NodeJS.Proces
   parseMessageDelayLevel(store.messageDelayLevel); // refuse a bad value now, naming the key
   if (store.flushDelayOffsetInterval <= 0) throw new FlushbenchError('BAD_CONFIG', `flushDelayOffsetInterval=${store.flushDelayOffsetInterval} must be > 0 (ms between writes of config/delayOffset.json)`);
 
+  const dledger = parseDLedgerSettings(raw);
+  const configuredRole = store.brokerRole;
+  // DLedger: brokerRole is ignored; the store starts as a master that refuses writes until elected.
+  if (dledger) store.brokerRole = 'ASYNC_MASTER';
   const role = store.brokerRole as BrokerRole;
   let brokerId = get('brokerId', 0);
-  if (role !== 'SLAVE' && brokerId !== 0) {
+  if (dledger) brokerId = followerBrokerId(dledger.selfId); // a member starts as a slave; the elected leader becomes 0 (DLedgerRoleChangeHandler)
+  else if (role !== 'SLAVE' && brokerId !== 0) {
     warnings.push(`brokerId=${brokerId} is forced to 0 on a master (brokerRole=${role}), as RocketMQ does`);
     brokerId = 0;
   }
@@ -243,8 +251,9 @@ export function brokerConfigFrom(raw: Record<string, string>, env: NodeJS.Proces
     httpProduceEnable: get('httpProduceEnable', false),
     ackWithoutStore: get('ackWithoutStore', false),
     store,
+    dledger,
     warnings,
-    effectiveSettings: () => effectiveSettings(config),
+    effectiveSettings: () => ({ ...effectiveSettings(config), ...dledgerEffectiveSettings(dledger, configuredRole) }),
   };
   return config;
 }
@@ -266,7 +275,7 @@ function exposureWarnings(brokerIP1: string, listenHost: string, metricsHost: st
 function effectiveSettings(config: BrokerConfig): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(config)) {
-    if (key === 'store' || key === 'warnings' || typeof value === 'function') continue;
+    if (key === 'store' || key === 'warnings' || key === 'dledger' || typeof value === 'function') continue;
     out[key] = String(value);
   }
   for (const [key, value] of Object.entries(config.store)) out[key] = String(value);

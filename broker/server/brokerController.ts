@@ -12,6 +12,7 @@ import { MessageStore } from '../store/messageStore.js';
 import type { FileIo } from '../store/fileIo.js';
 import { HAMaster } from '../ha/haMaster.js';
 import { HASlave } from '../ha/haSlave.js';
+import { DLedgerBroker } from '../dledger/dledgerBroker.js';
 import { AdminProcessors } from './adminProcessors.js';
 import { AdminStats, TpsWindows } from './adminStats.js';
 import { BrokerMetrics } from './brokerMetrics.js';
@@ -67,6 +68,8 @@ export class BrokerController {
   private readonly bootTimestamp = Date.now();
   private inFlightSends = 0;
   private sendQueue: SendQueue | null = null;
+  /** enableDLegerCommitLog=true: the DLedger member under the store (no HA master/slave then). */
+  dledger: DLedgerBroker | null = null;
 
   private constructor(readonly config: BrokerConfig, readonly store: MessageStore, private readonly options: BrokerStartOptions) {}
 
@@ -74,6 +77,7 @@ export class BrokerController {
     const store = await MessageStore.open(config.store, options.fileIo);
     const broker = new BrokerController(config, store, options);
     try {
+      if (config.dledger) broker.dledger = await DLedgerBroker.start(config.dledger, store, config, config.listenHost);
       const ports = await broker.startServices();
       return { broker, ports };
     } catch (error) {
@@ -180,7 +184,7 @@ export class BrokerController {
     }
 
     let haPort: number | null = null;
-    if (!isSlave) {
+    if (!isSlave && !this.dledger) {
       this.haMaster = new HAMaster(this.store, {
         haListenPort: c.haListenPort, host: c.listenHost, haSendHeartbeatInterval: c.haSendHeartbeatInterval, haHousekeepingInterval: c.haHousekeepingInterval,
         haTransferBatchSize: c.haTransferBatchSize, haSlaveFallbehindMax: c.store.haSlaveFallbehindMax, slaveAckTimeoutMs: c.slaveAckDeadlineMs,
@@ -201,6 +205,11 @@ export class BrokerController {
       this.schedule.start();
     }
     this.topics.onChange = () => this.registrar?.registerAll();
+    if (this.dledger) {
+      this.dledger.bindRegistrar(this.registrar);
+      const dledger = this.dledger;
+      this.metrics.gaugeSources.push(() => dledger.gauges());
+    }
     await this.registrar.start();
     if (isSlave) {
       const registrar = this.registrar;
@@ -280,6 +289,7 @@ export class BrokerController {
     this.schedule?.shutdown();
     await this.haSlave?.close();
     await this.haMaster?.close();
+    await this.dledger?.shutdown();
     await this.store.shutdown();
     this.offsets?.shutdown();
     for (const server of this.servers) await server.close();

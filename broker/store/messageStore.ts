@@ -15,6 +15,7 @@ import { PUT_OK_SETTLED, type PutStatus } from './putStatus.js';
 import { recover, type RecoveryReport } from './recovery.js';
 import { ReplicaAppender } from './replicaAppender.js';
 import type { StoreConfig } from './storeConfig.js';
+import type { ConsumeQueue } from './consumeQueue.js';
 import { lockedPaths, takeLock } from './storeLock.js';
 import { CQ_ENTRY_BYTES } from './consumeQueue.js';
 import { MAX_FILTER_SCAN_BYTES, resolveStoreSettings } from './storeSettings.js';
@@ -29,6 +30,13 @@ export interface ReplicationGate {
   isSlaveOk(endOffset: number): boolean;
   /** PUT_OK once a slave acked ≥ endOffset, FLUSH_SLAVE_TIMEOUT at the deadline. */
   waitForSlave(endOffset: number): Promise<PutStatus>;
+}
+
+/** A CommitLog that replaces ours (enableDLegerCommitLog=true: broker/dledger/dledgerCommitLog.ts). */
+export interface ExternalCommitLog {
+  append(message: MessageToStore, queue: ConsumeQueue): AppendResult;
+  readCommittedSync(physicalOffset: number, maxBytes: number): Buffer | null;
+  readonly maxCommittedOffset: number;
 }
 
 export type GetMessageStatus =
@@ -75,6 +83,8 @@ export class MessageStore {
   private readonly groupCommit: GroupCommitService | null = null;
   private readonly commitService: CommitRealTimeService | null = null;
   private replicationGate: ReplicationGate | null = null;
+  /** DLedger mode: appends and reads go here; our CommitLog stays empty. */
+  private external: ExternalCommitLog | null = null;
   private state: 'running' | 'stopping' | 'stopped' = 'running';
   /** Slave only: appends the master's bytes, builds ConsumeQueue entries later (ReputMessageService). */
   private readonly replica: ReplicaAppender;
@@ -209,6 +219,15 @@ export class MessageStore {
     if (timestamp > 0) this.checkpoint.physicMsgTimestamp = timestamp;
   }
 
+  /** DLedger mode (enableDLegerCommitLog=true): puts and reads use `log` instead of our CommitLog. */
+  useExternalCommitLog(log: ExternalCommitLog): void {
+    this.external = log;
+  }
+
+  private get records(): Pick<ExternalCommitLog, 'readCommittedSync' | 'maxCommittedOffset'> {
+    return this.external ?? this.commitLog;
+  }
+
   setReplicationGate(gate: ReplicationGate | null): void {
     this.replicationGate = gate;
   }
@@ -262,7 +281,8 @@ export class MessageStore {
       return this.rejected('MESSAGE_ILLEGAL', errorMessage(error));
     }
     const deliverAfterMs = scheduleDelayMs(message.topic, message.properties, this.delayLevelsMs);
-    const result = this.commitLog.append(message, queue, deliverAfterMs >= 0 ? 0 : tagsCodeOf(message.properties), deliverAfterMs);
+    const result = this.external ? this.external.append(message, queue)
+      : this.commitLog.append(message, queue, deliverAfterMs >= 0 ? 0 : tagsCodeOf(message.properties), deliverAfterMs);
     if (result.status !== 'PUT_OK') return result;
     if (this.commitService) this.commitService.wakeup();
     if (!waitStoreMsgOK) {
@@ -311,7 +331,7 @@ export class MessageStore {
   private storeTimestampAt(topic: string, queueId: number, queueOffset: number): number {
     const entry = this.queues.find(topic, queueId)?.getEntry(queueOffset);
     if (!entry || entry.sizeBytes === 0x7fffffff) return -1;
-    const head = this.commitLog.readCommittedSync(entry.physicalOffset, 128);
+    const head = this.records.readCommittedSync(entry.physicalOffset, 128);
     return head && head.length >= 76 ? storeTimestampOf(head, 0) : -1;
   }
 
@@ -342,7 +362,7 @@ export class MessageStore {
     if (offset < minOffset) return empty('OFFSET_TOO_SMALL', minOffset);
     if (offset === maxOffset) return empty('OFFSET_OVERFLOW_ONE', offset);
     if (offset > maxOffset) return empty('OFFSET_OVERFLOW_BADLY', minOffset === 0 ? minOffset : maxOffset);
-    const maxPhysical = this.commitLog.maxCommittedOffset;
+    const maxPhysical = this.records.maxCommittedOffset;
     const inMemoryLimitBytes = this.inMemoryLimitBytes;
     const records: Buffer[] = [];
     let bytes = 0;
@@ -358,7 +378,7 @@ export class MessageStore {
       const limits = inMemory ? MEMORY_LIMITS : DISK_LIMITS;
       if (records.length >= limits.count || (records.length > 0 && bytes + entry.sizeBytes > limits.bytes)) break;
       if (accepts && !accepts(entry.tagsCode)) continue;
-      const record = this.commitLog.readCommittedSync(entry.physicalOffset, entry.sizeBytes);
+      const record = this.records.readCommittedSync(entry.physicalOffset, entry.sizeBytes);
       if (!record || record.length < entry.sizeBytes) break;
       records.push(record);
       bytes += entry.sizeBytes;
@@ -371,9 +391,9 @@ export class MessageStore {
 
   /** One message by its CommitLog offset (CONSUMER_SEND_MSG_BACK, lookups). */
   lookMessageByOffset(physicalOffset: number) {
-    const head = this.commitLog.readCommittedSync(physicalOffset, 4);
+    const head = this.records.readCommittedSync(physicalOffset, 4);
     if (!head || head.length < 4) return null;
-    const record = this.commitLog.readCommittedSync(physicalOffset, head.readInt32BE(0));
+    const record = this.records.readCommittedSync(physicalOffset, head.readInt32BE(0));
     return record ? decodeMessage(record) : null;
   }
 
