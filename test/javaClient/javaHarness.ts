@@ -12,7 +12,9 @@ import { projectRoot, scratchDir } from '../support/scratch.js';
 import { waitFor } from '../support/waitFor.js';
 
 export const CLIENT_CLASS = 'FlushbenchClientCheck';
-const JAVA_SOURCE = path.join('test', 'javaClient', 'java', `${CLIENT_CLASS}.java`);
+/** Runs MQAdminStartup.main0 and exits without waiting out Netty's shutdown quiet period. */
+const MQADMIN_CLASS = 'MqadminThenExit';
+const JAVA_DIR = path.join('test', 'javaClient', 'java');
 
 export interface JavaEnv {
   lib: RocketmqLib;
@@ -54,8 +56,9 @@ export function setUpJava(label: string): JavaEnv | { skip: string } {
   const classes = path.join(scratch, 'classes');
   fs.mkdirSync(classes);
   const jars = path.join(lib.libDir, '*');
-  const compiled = spawnSync('javac', ['-nowarn', '-cp', jars, '-d', classes, path.join(projectRoot(), JAVA_SOURCE)], { encoding: 'utf8', timeout: 120_000 });
-  if (compiled.status !== 0) throw new Error(`javac ${JAVA_SOURCE} failed (${compiled.status ?? compiled.signal}):\n${compiled.stderr}`);
+  const sources = [CLIENT_CLASS, MQADMIN_CLASS].map((name) => path.join(projectRoot(), JAVA_DIR, `${name}.java`));
+  const compiled = spawnSync('javac', ['-nowarn', '-cp', jars, '-d', classes, ...sources], { encoding: 'utf8', timeout: 120_000 });
+  if (compiled.status !== 0) throw new Error(`javac ${JAVA_DIR} failed (${compiled.status ?? compiled.signal}):\n${compiled.stderr}`);
   const home = path.join(scratch, 'rocketmq-home');
   fs.mkdirSync(path.join(home, 'conf'), { recursive: true });
   fs.writeFileSync(path.join(home, 'conf', 'logback_tools.xml'), logbackXml(path.join(scratch, 'logs', 'mqadmin.log')));
@@ -109,7 +112,7 @@ export function runClient(env: JavaEnv, namesrv: string, topic: string, options:
 
 /** `mqadmin <command> -n <namesrv> …`; its whole output (MQAdminStartup exits 0 even when a command fails). */
 export async function mqadmin(env: JavaEnv, args: string[], timeoutMs = 60_000): Promise<{ code: number | string; output: string }> {
-  const run = await runJava(env, 'org.apache.rocketmq.tools.command.MQAdminStartup', args, timeoutMs);
+  const run = await runJava(env, MQADMIN_CLASS, args, timeoutMs);
   return { code: run.code, output: `${run.lines.join('\n')}\n${run.stderr}` };
 }
 
