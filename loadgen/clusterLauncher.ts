@@ -104,6 +104,7 @@ export async function launchCluster(nodes: ProfileNode[], options: LaunchOptions
     const taken = new Set<number>();
     const launched: LaunchedNode[] = [];
     const ordered = [...nodes.filter((n) => n.role === 'master'), ...nodes.filter((n) => n.role === 'slave')];
+    const dledger = await dledgerPeerProperties(ordered, taken);
     for (const node of ordered) {
       const listenPort = await freeBrokerPort(taken);
       const storeRoot = path.join(options.storeDir, node.name);
@@ -119,6 +120,7 @@ export async function launchCluster(nodes: ProfileNode[], options: LaunchOptions
         ...(options.httpProduce ? { httpProduceEnable: 'true' } : {}),
         ...(node.role === 'slave' && master ? { haMasterAddress: `${HOST}:${Number(master.properties.listenPort) + 1}` } : {}),
         ...node.properties,
+        ...dledger.get(node.name),
         listenPort: String(listenPort),
       };
       const args = ['broker', ...Object.entries(properties).map(([k, v]) => `${k}=${v}`)];
@@ -131,6 +133,7 @@ export async function launchCluster(nodes: ProfileNode[], options: LaunchOptions
       progress(`${node.name} (${properties.brokerRole ?? 'ASYNC_MASTER'}, ${properties.flushDiskType ?? 'ASYNC_FLUSH'}) on ${entry.address}`);
     }
     await waitForSlaves(launched);
+    if (dledger.size > 0) await waitForDLedgerLeaders(launched);
     return { engineLabel: 'flushbench', namesrvAddress, namesrvPid: namesrv.process.child.pid ?? null, nodes: launched, logDir: options.logDir, stop };
   } catch (error) {
     await stop();
@@ -148,6 +151,45 @@ async function waitForSlaves(launched: LaunchedNode[]): Promise<void> {
       const metrics = await scrapeMetrics(master.metricsUrl).catch(() => null);
       if ((metrics?.get('rocketmq_ha_connections') ?? 0) >= slaves) break;
       if (Date.now() > deadline) throw new FlushbenchError('SLAVE_NOT_CONNECTED', `${master.node.name}: its slave did not connect within 20 s (see logs)`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+/**
+ * enableDLegerCommitLog=true nodes of one brokerName form a DLedger group: each gets a free
+ * DLedger port, dLegerPeers naming all of them (n0, n1 … in profile order) and its dLegerSelfId,
+ * unless the profile sets dLegerPeers itself.
+ */
+async function dledgerPeerProperties(nodes: ProfileNode[], taken: Set<number>): Promise<Map<string, Record<string, string>>> {
+  const out = new Map<string, Record<string, string>>();
+  const groups = new Map<string, ProfileNode[]>();
+  for (const node of nodes) {
+    if (node.properties.enableDLegerCommitLog !== 'true' || node.properties.dLegerPeers) continue;
+    groups.set(node.brokerName, [...(groups.get(node.brokerName) ?? []), node]);
+  }
+  for (const [brokerName, members] of groups) {
+    const ports: number[] = [];
+    for (const _member of members) ports.push(await freeBrokerPort(taken));
+    const peers = ports.map((port, i) => `n${i}-${HOST}:${port}`).join(';');
+    members.forEach((member, i) => out.set(member.name, { dLegerGroup: brokerName, dLegerPeers: peers, dLegerSelfId: `n${i}` }));
+  }
+  return out;
+}
+
+/** Every DLedger group has a leader that takes writes (dledger_writable) before the load starts (max 30 s). */
+async function waitForDLedgerLeaders(launched: LaunchedNode[]): Promise<void> {
+  const groups = new Set(launched.filter((l) => l.properties.enableDLegerCommitLog === 'true').map((l) => l.node.brokerName));
+  for (const group of groups) {
+    const members = launched.filter((l) => l.node.brokerName === group);
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const writable = await Promise.all(members.map((m) => scrapeMetrics(m.metricsUrl).then((v) => v.get('dledger_writable') ?? 0, () => 0)));
+      if (writable.some((w) => w === 1)) {
+        await new Promise((r) => setTimeout(r, 300)); // its brokerId 0 registration is on the way to the name server
+        break;
+      }
+      if (Date.now() > deadline) throw new FlushbenchError('DLEDGER_NO_LEADER', `DLedger group ${group}: no leader took writes within 30 s (see the broker logs)`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }
