@@ -10,10 +10,11 @@ import { register as probe } from './probe.js';
 import { register as tune } from './tune.js';
 import { register as compare } from './compare.js';
 import { register as rocketmq } from './rocketmq.js';
+import { register as dledger } from './dledger.js';
 
 type Register = (program: Command) => void;
 
-const registrations: Register[] = [run, compare, calibrate, verify, probe, tune, broker, namesrv, topic, rocketmq];
+const registrations: Register[] = [run, compare, calibrate, verify, probe, tune, broker, namesrv, topic, rocketmq, dledger];
 
 export function registerCommands(program: Command): void {
   for (const register of registrations) register(program);
