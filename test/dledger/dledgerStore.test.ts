@@ -10,6 +10,7 @@ import {
 } from '../../broker/dledger/entryCodec.js';
 import { parseDLedgerSettings, parsePeers } from '../../broker/dledger/dledgerConfig.js';
 import { removeScratch, scratchDir } from '../support/scratch.js';
+import { brokerConfigFrom } from '../../broker/server/brokerConfig.js';
 
 // python3: struct.pack('>iiqqqiIIi', 1, 50, 5, 2, 0x100, 0, chain, crc32(b'hi'), 2) + b'hi'
 // with chain = crc32(struct.pack('>I', crc32(b'hi')), 0)
@@ -56,6 +57,19 @@ test('config: peers, selfId, DLedger defaults, and clear errors', () => {
   assert.throws(() => parsePeers('n0:1'), /n<i>-host:port/);
   assert.throws(() => parseDLedgerSettings({ enableDLegerCommitLog: 'true', dLegerPeers: 'n0-h:1', dLegerSelfId: 'n3' }), /dLegerSelfId=n3/);
   assert.throws(() => parseDLedgerSettings({ enableDLegerCommitLog: 'true', dLegerPeers: 'n0-h:1', dLegerSelfId: 'n0', minVoteIntervalMs: '10', maxVoteIntervalMs: '5' }), /maxVoteIntervalMs/);
+  // In broker.properties: no unknown-key warnings, brokerRole ignored (and said so), brokerId from the role.
+  const broker = brokerConfigFrom({
+    storePathRootDir: scratchDir('dledger-config'), enableDLegerCommitLog: 'true', dLegerPeers: 'n0-127.0.0.1:40911;n1-127.0.0.1:40912;n2-127.0.0.1:40913',
+    dLegerSelfId: 'n1', brokerRole: 'SLAVE', brokerId: '5', heartBeatTimeIntervalMs: '100',
+  }, {});
+  assert.deepEqual(broker.warnings.filter((w) => /unknown key/.test(w)), []);
+  assert.equal(broker.store.brokerRole, 'ASYNC_MASTER', 'the store is not a SLAVE: the DLedger role decides');
+  assert.equal(broker.brokerId, 2, 'a member starts as slave n1 → brokerId 2');
+  const effective = broker.effectiveSettings();
+  assert.match(effective.brokerRole, /^SLAVE \(ignored: with enableDLegerCommitLog=true/);
+  assert.equal(effective.heartBeatTimeIntervalMs, '100');
+  assert.equal(effective.maxHeartBeatLeak, '3');
+  assert.equal(brokerConfigFrom({ storePathRootDir: scratchDir('plain-config') }, {}).effectiveSettings().enableDLegerCommitLog, 'false');
 });
 
 function body(text: string) {
