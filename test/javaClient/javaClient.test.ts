@@ -20,7 +20,7 @@ before(() => {
   const setup = setUpJava('java-client');
   if ('skip' in setup) skipReason = setup.skip;
   else env = setup;
-});
+}, { timeout: 600_000 }); // the first fetch from Maven Central may take minutes
 
 function summary(run: JavaRun, kind: 'SEND_SUMMARY' | 'CONSUME_SUMMARY'): Record<string, string> {
   const found = linesOf(run, kind);

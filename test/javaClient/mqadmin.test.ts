@@ -26,7 +26,7 @@ before(async () => {
   }
   env = setup;
   cluster = await startProfile('sync-sync', env.scratch);
-}, { timeout: 120_000 });
+}, { timeout: 600_000 }); // the first fetch from Maven Central may take minutes
 
 after(async () => {
   await cluster?.stop();
