@@ -141,7 +141,12 @@ export async function launchCluster(nodes: ProfileNode[], options: LaunchOptions
   }
 }
 
-/** Every master with a slave in the profile waits until that slave is connected (max 20 s). */
+/**
+ * Every master with a slave in the profile waits until that slave has connected AND reported
+ * its offset (max 20 s): a slave first reports haSendHeartbeatInterval (5 s) after connecting,
+ * as RocketMQ 4.9.x's HAClient does, and until then no SYNC_MASTER put can be acked, which
+ * would put a multi-second stall into the measured window.
+ */
 async function waitForSlaves(launched: LaunchedNode[]): Promise<void> {
   for (const master of launched.filter((l) => l.node.role === 'master')) {
     const slaves = launched.filter((l) => l.node.role === 'slave' && l.node.brokerName === master.node.brokerName).length;
@@ -149,8 +154,8 @@ async function waitForSlaves(launched: LaunchedNode[]): Promise<void> {
     const deadline = Date.now() + 20_000;
     for (;;) {
       const metrics = await scrapeMetrics(master.metricsUrl).catch(() => null);
-      if ((metrics?.get('rocketmq_ha_connections') ?? 0) >= slaves) break;
-      if (Date.now() > deadline) throw new FlushbenchError('SLAVE_NOT_CONNECTED', `${master.node.name}: its slave did not connect within 20 s (see logs)`);
+      if ((metrics?.get('rocketmq_ha_slaves_reported') ?? 0) >= slaves) break;
+      if (Date.now() > deadline) throw new FlushbenchError('SLAVE_NOT_CONNECTED', `${master.node.name}: its slave did not connect and report its offset within 20 s (see logs)`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }

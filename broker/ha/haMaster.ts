@@ -172,6 +172,8 @@ export class HAMaster implements ReplicationGate, HAConnectionHost {
   /** CommitLog bytes sent to slaves since start (frame headers excluded). */
   get haTransferredBytes(): number { return this.transferredBytes; }
   get haConnectionCount(): number { return this.connections.size; }
+  /** Connected slaves that have reported an offset (a 4.9.x slave's first report comes haSendHeartbeatInterval after connecting; until then SYNC_MASTER puts cannot be acked). */
+  get reportedSlaveCount(): number { return [...this.connections].filter((c) => c.slaveRequestOffset >= 0).length; }
   /** Time from waitForSlave to its PUT_OK (ms). */
   get replicationLatency(): LatencyHistogram { return this.transfer.replicationLatency; }
   /** Puts answered FLUSH_SLAVE_TIMEOUT. */
@@ -185,6 +187,7 @@ export class HAMaster implements ReplicationGate, HAConnectionHost {
       rocketmq_ha_slave_fall_behind_bytes: this.slaveFallBehindBytes,
       rocketmq_ha_transferred_bytes_total: this.haTransferredBytes,
       rocketmq_ha_connections: this.haConnectionCount,
+      rocketmq_ha_slaves_reported: this.reportedSlaveCount,
     };
   }
 
