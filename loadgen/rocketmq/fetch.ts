@@ -113,18 +113,74 @@ export function fetchRocketmq(options: FetchOptions = {}): RocketmqLib {
   const cacheDir = path.resolve(options.cacheDir ?? defaultCacheDir(version));
   const libDir = path.join(cacheDir, 'lib');
   const markerPath = path.join(cacheDir, MARKER);
-  if (fs.existsSync(markerPath)) {
+  const cached = (): RocketmqLib | null => {
+    if (!fs.existsSync(markerPath)) return null;
     const marker = JSON.parse(fs.readFileSync(markerPath, 'utf8')) as { version: string; benchmarkProducer: boolean };
     const jars = jarsIn(libDir);
-    if (marker.version === version && versionFromJars(jars) === version) {
-      return { version, libDir, source: 'cache', jarCount: jars.length, benchmarkProducer: marker.benchmarkProducer };
-    }
-  }
+    if (marker.version !== version || versionFromJars(jars) !== version) return null;
+    return { version, libDir, source: 'cache', jarCount: jars.length, benchmarkProducer: marker.benchmarkProducer };
+  };
+  const hit = cached();
+  if (hit) return hit;
   javaMajorVersion();
   requireMaven();
-  const progress = options.onProgress ?? (() => {});
-  // Fetch into a fresh directory and rename it into place, so a broken fetch never looks complete.
   fs.mkdirSync(cacheDir, { recursive: true });
+  // Several processes (parallel test files, two bench runs) may fetch into one cache at once:
+  // one fetches, the others wait for it and then find the cache complete.
+  return withFetchLock(cacheDir, options.onProgress ?? (() => {}), () => cached() ?? fetchIntoCache(version, cacheDir, libDir, markerPath, options.onProgress ?? (() => {})));
+}
+
+const FETCH_LOCK = '.fetch.lock';
+/** A first fetch downloads ~28 MB through Maven; a waiter gives up after this. */
+const FETCH_LOCK_TIMEOUT_MS = 15 * 60_000;
+const FETCH_LOCK_POLL_MS = 500;
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Runs `work` holding an exclusive lock file in the cache directory; a dead holder's lock is taken over. */
+function withFetchLock<T>(cacheDir: string, progress: (line: string) => void, work: () => T): T {
+  const lockPath = path.join(cacheDir, FETCH_LOCK);
+  const deadline = Date.now() + FETCH_LOCK_TIMEOUT_MS;
+  let announced = false;
+  for (;;) {
+    try {
+      const fd = fs.openSync(lockPath, fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY | fs.constants.O_NOFOLLOW, 0o600);
+      fs.writeSync(fd, String(process.pid));
+      fs.closeSync(fd);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = Number(fs.readFileSync(lockPath, 'utf8').trim());
+      if (Number.isInteger(holder) && holder > 0 && !processAlive(holder)) {
+        fs.rmSync(lockPath, { force: true }); // its fetch died with it
+        continue;
+      }
+      if (Date.now() > deadline) throw new FlushbenchError('FETCH_LOCKED', `another process (pid ${holder}) has been fetching into ${cacheDir} for ${FETCH_LOCK_TIMEOUT_MS / 60_000} min; remove ${lockPath} if it is stuck`);
+      if (!announced) progress(`waiting for pid ${holder}, which is fetching into ${cacheDir}…`);
+      announced = true;
+      sleepSync(FETCH_LOCK_POLL_MS);
+    }
+  }
+  try {
+    return work();
+  } finally {
+    fs.rmSync(lockPath, { force: true });
+  }
+}
+
+function fetchIntoCache(version: string, cacheDir: string, libDir: string, markerPath: string, progress: (line: string) => void): RocketmqLib {
+  // Fetch into a fresh directory and rename it into place, so a broken fetch never looks complete.
   fs.rmSync(markerPath, { force: true });
   const partial = path.join(cacheDir, 'lib.partial');
   fs.rmSync(partial, { recursive: true, force: true });
@@ -132,7 +188,6 @@ export function fetchRocketmq(options: FetchOptions = {}): RocketmqLib {
   const copied = runMaven([`-Drocketmq.version=${version}`, `-DoutputDirectory=${partial}`, 'dependency:copy-dependencies']);
   if (!copied.ok) {
     fs.rmSync(partial, { recursive: true, force: true });
-    if (fs.readdirSync(cacheDir).length === 0) fs.rmdirSync(cacheDir);
     if (/could not be resolved|Could not find artifact|No versions available/i.test(copied.output)) {
       progress('listing the versions Maven Central has…');
       const versions = availableVersions();
