@@ -76,16 +76,17 @@ test('sync-sync: master and slave lose power together, nothing acked is lost', {
   assert.equal(report.claims.find((c) => c.id === 'sync-sync-both-die')?.verdict, 'holds');
 });
 
-test('ASYNC_FLUSH power cut: loss allowed, the lost window stays under flushIntervalCommitLog plus the flush in flight', { timeout: 90_000, skip: powerCutSkip }, async (t) => {
+test('ASYNC_FLUSH power cut: loss allowed, the lost window stays under flushIntervalCommitLog plus the flushes around it', { timeout: 90_000, skip: powerCutSkip }, async (t) => {
   const report = await verify('single-async-flush', ['powercut'], 2);
   const cut = report.faults.powercut;
   assert.equal(cut.crashes, 2, describe(report));
   assert.equal(cut.corrupt + cut.queueGaps + cut.duplicates, 0, describe(report));
   const fsyncMs = cut.fsyncMsMax ?? 0;
+  // Acked just after a flush began: it waits for that flush, the 500 ms sleep and the next flush.
   if (fsyncMs > 500) {
     t.diagnostic(`the disk did not keep up (slowest fsync ${fsyncMs} ms > 500 ms): window ${cut.lostWindowMsMax} ms not judged`);
     return;
   }
-  assert.ok(cut.lostWindowMsMax <= 500 + fsyncMs, `lost window ${cut.lostWindowMsMax} ms > 500 + ${fsyncMs} ms: ${describe(report)}`);
+  assert.ok(cut.lostWindowMsMax <= 500 + 2 * fsyncMs, `lost window ${cut.lostWindowMsMax} ms > 500 + 2 × ${fsyncMs} ms: ${describe(report)}`);
   t.diagnostic(`ASYNC_FLUSH power cut: ${cut.ackedLost} of ${cut.acked} acked lost, window ${cut.lostWindowMsMax} ms (fsync max ${fsyncMs} ms)`);
 });

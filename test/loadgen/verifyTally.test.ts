@@ -88,7 +88,7 @@ function fault(partial: Partial<FaultSummary>): FaultSummary {
   };
 }
 
-test('claims: SYNC_FLUSH violated by one lost ack; ASYNC_FLUSH window judged against the interval plus the flush in flight', () => {
+test('claims: SYNC_FLUSH violated by one lost ack; ASYNC_FLUSH window judged against the interval plus two flush durations', () => {
   const sync: ProfileShape = { masterFlush: 'SYNC_FLUSH', masterRole: 'SYNC_MASTER', hasSlave: true, flushIntervalMs: 500, transientPool: false };
   const slave = { acked: 100, ackedLost: 0, lostWindowMsMax: 0, duplicates: 0, unackedStored: 0, corrupt: 0, queueGaps: 0, ackedMoved: 0 };
   const verdicts = judgeClaims(sync, { powercut: fault({ ackedLost: 1, slave }), 'both-powercut': fault({}) });
@@ -97,8 +97,8 @@ test('claims: SYNC_FLUSH violated by one lost ack; ASYNC_FLUSH window judged aga
   assert.equal(byId.get('sync-master-failover'), 'holds');
   assert.equal(byId.get('sync-sync-both-die'), 'holds');
   const async: ProfileShape = { ...sync, masterFlush: 'ASYNC_FLUSH', masterRole: 'ASYNC_MASTER', hasSlave: false };
-  assert.equal(judgeClaims(async, { powercut: fault({ ackedLost: 9, lostWindowMsMax: 504 }) })[0].verdict, 'holds');
-  assert.equal(judgeClaims(async, { powercut: fault({ ackedLost: 9, lostWindowMsMax: 600 }) })[0].verdict, 'violated');
+  assert.equal(judgeClaims(async, { powercut: fault({ ackedLost: 9, lostWindowMsMax: 509 }) })[0].verdict, 'holds');
+  assert.equal(judgeClaims(async, { powercut: fault({ ackedLost: 9, lostWindowMsMax: 511 }) })[0].verdict, 'violated');
   assert.equal(judgeClaims(async, {})[0].verdict, 'not tested');
 });
 
