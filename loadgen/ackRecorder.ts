@@ -6,20 +6,33 @@ import { newLatencyHistogram } from '../reports/histogram.js';
 /** Send outcomes as RocketMQ's Java client names them, plus transport failures. */
 export type AckStatus =
   | 'SEND_OK' | 'FLUSH_DISK_TIMEOUT' | 'FLUSH_SLAVE_TIMEOUT' | 'SLAVE_NOT_AVAILABLE'
-  | 'SYSTEM_BUSY' | 'SYSTEM_ERROR' | 'SERVICE_NOT_AVAILABLE' | 'MESSAGE_ILLEGAL' | 'TOPIC_NOT_EXIST' | 'OTHER_RESPONSE'
+  | 'SYSTEM_BUSY' | 'OS_PAGECACHE_BUSY' | 'SYSTEM_ERROR' | 'SERVICE_NOT_AVAILABLE' | 'MESSAGE_ILLEGAL' | 'TOPIC_NOT_EXIST' | 'OTHER_RESPONSE'
   | 'TIMEOUT' | 'CONNECTION_ERROR';
 
 /** RocketMQ's benchmark counts these as success (SendResult with a status), the rest as failures. */
 export const SUCCESS_STATUSES: ReadonlySet<AckStatus> = new Set(['SEND_OK', 'FLUSH_DISK_TIMEOUT', 'FLUSH_SLAVE_TIMEOUT', 'SLAVE_NOT_AVAILABLE']);
 
-export function ackStatusForCode(code: number): AckStatus {
+/** RocketMQ answers a put that found the page cache busy as SYSTEM_ERROR (1) with this remark prefix (SendMessageProcessor). */
+export const PC_SYNCHRONIZED_PREFIX = '[PC_SYNCHRONIZED]';
+
+/** The remark prefixes of SYSTEM_BUSY: which load shedding answered (BrokerFastFailure, SendMessageProcessor). */
+export const SYSTEM_BUSY_REASONS = ['[REJECTREQUEST]', '[OVERLOAD]', '[PCBUSY_CLEAN_QUEUE]', '[TIMEOUT_CLEAN_QUEUE]'] as const;
+
+/** The leading `[WORD]` of a remark, or 'unknown' (a SYSTEM_BUSY without a recognised prefix). */
+export function busyReason(remark: string | undefined): string {
+  const match = remark ? /^\[[A-Z_]+\]/.exec(remark) : null;
+  return match ? match[0] : 'unknown';
+}
+
+/** The status of a response; the remark (decoded for non-success codes only) splits SYSTEM_ERROR from OS_PAGECACHE_BUSY. */
+export function ackStatusForCode(code: number, remark?: string): AckStatus {
   switch (code) {
     case 0: return 'SEND_OK';
     case 10: return 'FLUSH_DISK_TIMEOUT';
     case 12: return 'FLUSH_SLAVE_TIMEOUT';
     case 11: return 'SLAVE_NOT_AVAILABLE';
     case 2: return 'SYSTEM_BUSY';
-    case 1: return 'SYSTEM_ERROR';
+    case 1: return remark?.startsWith(PC_SYNCHRONIZED_PREFIX) ? 'OS_PAGECACHE_BUSY' : 'SYSTEM_ERROR';
     case 14: return 'SERVICE_NOT_AVAILABLE';
     case 13: return 'MESSAGE_ILLEGAL';
     case 17: return 'TOPIC_NOT_EXIST';
@@ -44,6 +57,8 @@ export interface SecondSample {
 export class AckRecorder {
   readonly histogram = newLatencyHistogram();
   readonly statusCounts: Partial<Record<AckStatus, number>> = {};
+  /** SYSTEM_BUSY answers by remark prefix ([REJECTREQUEST], [OVERLOAD], …); they also count in statusCounts.SYSTEM_BUSY. */
+  readonly busyReasons: Record<string, number> = {};
   readonly seconds: SecondSample[] = [];
   warmupAcks = 0;
   sent = 0;
@@ -65,14 +80,18 @@ export class AckRecorder {
     return this.measuring;
   }
 
-  /** Records one ack; latencyUs is from the intended send time (open loop) or the actual one. */
-  record(status: AckStatus, latencyUs: number): void {
+  /** Records one ack; latencyUs is from the intended send time (open loop) or the actual one; remark only matters for SYSTEM_BUSY. */
+  record(status: AckStatus, latencyUs: number, remark?: string): void {
     if (!this.measuring) {
       this.warmupAcks++;
       return;
     }
     const value = Math.max(1, Math.round(latencyUs));
     this.statusCounts[status] = (this.statusCounts[status] ?? 0) + 1;
+    if (status === 'SYSTEM_BUSY') {
+      const reason = busyReason(remark);
+      this.busyReasons[reason] = (this.busyReasons[reason] ?? 0) + 1;
+    }
     if (SUCCESS_STATUSES.has(status)) {
       this.histogram.recordValue(value);
       this.current.recordValue(value);

@@ -88,9 +88,9 @@ export class ProducerPool {
     this.inFlight++;
     try {
       const response = await this.clientFor(queue.brokerAddress).invokeEncoded(frame, opaque, this.load.sendTimeoutMs);
-      const status = ackStatusForCode(response.code);
-      this.recorder.record(status, (performance.now() - intendedStartMs) * 1000);
-      if (status === 'SYSTEM_BUSY' || status === 'SYSTEM_ERROR') await new Promise((r) => setTimeout(r, 100));
+      const status = ackStatusForCode(response.code, response.remark);
+      this.recorder.record(status, (performance.now() - intendedStartMs) * 1000, response.remark);
+      if (status === 'SYSTEM_BUSY' || status === 'SYSTEM_ERROR' || status === 'OS_PAGECACHE_BUSY') await new Promise((r) => setTimeout(r, 100));
       return true;
     } catch (error) {
       const code = (error as { code?: string }).code;
@@ -134,10 +134,10 @@ export class ProducerPool {
     this.inFlight++;
     try {
       const response = await this.clientFor(queue.brokerAddress).invoke(request, this.load.sendTimeoutMs);
-      const status = ackStatusForCode(response.code);
+      const status = ackStatusForCode(response.code, response.remark);
       const latencyUs = (performance.now() - intendedStartMs) * 1000;
-      for (let i = 0; i < this.load.batch; i++) this.recorder.record(status, latencyUs);
-      if (status === 'SYSTEM_BUSY' || status === 'SYSTEM_ERROR') await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < this.load.batch; i++) this.recorder.record(status, latencyUs, response.remark);
+      if (status === 'SYSTEM_BUSY' || status === 'SYSTEM_ERROR' || status === 'OS_PAGECACHE_BUSY') await new Promise((r) => setTimeout(r, 100));
     } catch (error) {
       const code = (error as { code?: string }).code;
       for (let i = 0; i < this.load.batch; i++) this.recorder.record(code === 'TIMEOUT' ? 'TIMEOUT' : 'CONNECTION_ERROR', (performance.now() - intendedStartMs) * 1000);

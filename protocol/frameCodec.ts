@@ -111,18 +111,24 @@ function scanJsonHeaderInts(h: Buffer, start: number, end: number): boolean {
 
 /**
  * The load generator's fast path: decodes only code, opaque and flag of a RESPONSE (no
- * extFields, no remark). Requests, and anything unusual, get the full decode.
+ * extFields); the remark only for a non-success code, where it says why (e.g. SYSTEM_BUSY's
+ * [OVERLOAD], SYSTEM_ERROR's [PC_SYNCHRONIZED]). Requests, and anything unusual, get the full decode.
  */
 export function decodeResponseLite(content: Buffer): RemotingCommand {
   const mark = content.length >= 4 ? content.readInt32BE(0) : -1;
   const serializeType = (mark >>> 24) & 0xff;
   const headerLength = mark & 0xffffff;
   if (mark >= 0 && 4 + headerLength <= content.length) {
+    let lite: RemotingCommand | null = null;
     if (serializeType === SerializeType.ROCKETMQ && headerLength >= 17) {
       const flag = content.readInt32BE(4 + 9);
-      if ((flag & 1) === 1) return { code: content.readInt16BE(4), language: 'JAVA', version: 0, opaque: content.readInt32BE(4 + 5), flag, serializeType };
+      if ((flag & 1) === 1) lite = { code: content.readInt16BE(4), language: 'JAVA', version: 0, opaque: content.readInt32BE(4 + 5), flag, serializeType };
     } else if (serializeType === SerializeType.JSON && scanJsonHeaderInts(content, 4, 4 + headerLength) && (scannedFlag & 1) === 1) {
-      return { code: scannedCode, language: 'JAVA', version: 0, opaque: scannedOpaque, flag: scannedFlag, serializeType };
+      lite = { code: scannedCode, language: 'JAVA', version: 0, opaque: scannedOpaque, flag: scannedFlag, serializeType };
+    }
+    if (lite) {
+      if (lite.code !== 0) lite.remark = decodeHeader(serializeType, content.subarray(4, 4 + headerLength)).remark;
+      return lite;
     }
   }
   return decodeFrameContent(content);
