@@ -56,10 +56,11 @@ export function judgeClaims(shape: ProfileShape, faults: Record<string, FaultSum
       // the next flush: the window is the interval plus up to two flush durations.
       const fsyncMs = powercut.fsyncMsMax ?? 0;
       const allowance = shape.flushIntervalMs + 2 * fsyncMs;
+      const overInterval = powercut.lostWindowsMs.filter((ms) => ms > shape.flushIntervalMs).length;
       out.push({
         id: 'async-flush-window', claim, verdict: window <= allowance ? 'holds' : 'violated',
         detail: `${powercut.crashes} power cuts, ${powercut.ackedLost} of ${powercut.acked} acked lost; longest lost window ${window} ms against ${shape.flushIntervalMs} ms` +
-          ` + 2 × ${fsyncMs} ms (slowest fsync seen, as its histogram bucket bound: the flush running when the message arrived and the one that would have covered it)`,
+          ` + 2 × ${fsyncMs} ms (slowest fsync seen, as its histogram bucket bound: the flush running when the message arrived and the one that would have covered it); ${overInterval} of ${powercut.crashes} cuts lost more than ${shape.flushIntervalMs} ms`,
       });
     }
   }

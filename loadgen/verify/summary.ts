@@ -26,6 +26,8 @@ export interface FaultSummary extends CountsSummary {
   /** false when, in some crash, the slave lacked an acked message before its end (not a tail). */
   slaveLossIsTail: boolean | null;
   fsyncMsMax: number | null;
+  /** Each crash's lost window (0 when nothing was lost), in cycle order. */
+  lostWindowsMs: number[];
   statusCounts: Record<string, number>;
 }
 
@@ -53,7 +55,7 @@ export function summarizeFault(cycles: readonly CycleResult[], errors: readonly 
   }
   return {
     crashes: cycles.length, failedCycles: errors.length, errors: [...errors], ...toSummary(counts),
-    master: slave ? toSummary(master) : null, slave: slave ? toSummary(slave) : null, slaveLossIsTail: tail, fsyncMsMax, statusCounts,
+    master: slave ? toSummary(master) : null, slave: slave ? toSummary(slave) : null, slaveLossIsTail: tail, fsyncMsMax, lostWindowsMs: cycles.map((c) => c.counts.lostWindowMs ?? 0), statusCounts,
   };
 }
 

@@ -84,7 +84,7 @@ test('message bodies: CRC catches a flipped byte; the pull decoder catches a bod
 function fault(partial: Partial<FaultSummary>): FaultSummary {
   return {
     crashes: 3, failedCycles: 0, errors: [], acked: 100, ackedLost: 0, lostWindowMsMax: 0, duplicates: 0, unackedStored: 0, corrupt: 0, queueGaps: 0, ackedMoved: 0,
-    master: null, slave: null, slaveLossIsTail: null, fsyncMsMax: 5, statusCounts: {}, ...partial,
+    master: null, slave: null, slaveLossIsTail: null, fsyncMsMax: 5, lostWindowsMs: [], statusCounts: {}, ...partial,
   };
 }
 
