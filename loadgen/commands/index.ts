@@ -11,10 +11,11 @@ import { register as tune } from './tune.js';
 import { register as compare } from './compare.js';
 import { register as rocketmq } from './rocketmq.js';
 import { register as dledger } from './dledger.js';
+import { register as scenario } from './scenario.js';
 
 type Register = (program: Command) => void;
 
-const registrations: Register[] = [run, compare, calibrate, verify, probe, tune, broker, namesrv, topic, rocketmq, dledger];
+const registrations: Register[] = [run, compare, calibrate, verify, probe, tune, broker, namesrv, topic, rocketmq, dledger, scenario];
 
 export function registerCommands(program: Command): void {
   for (const register of registrations) register(program);

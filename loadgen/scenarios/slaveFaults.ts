@@ -1,0 +1,148 @@
+// Slave faults under SYNC_MASTER (async-sync): SIGSTOP the slave (connected but silent) and
+// SIGKILL + restart it on its store. Both drive an open-loop load so the number of sends during
+// the fault does not depend on how long each waits, and judge every send by its own answer.
+import path from 'node:path';
+import { FlushbenchError } from '../../protocol/errors.js';
+import type { EngineCluster } from '../clusterLauncher.js';
+import { captureCommand, restartCommand, signalProcess, stopChild, waitForExit } from './processControl.js';
+import {
+  countStatuses, type Distribution, distributionOf, type HistogramBin, histogramOf, type ScenarioLoadOptions, type SendEvent, sleep, startScenarioLoad,
+} from './scenarioLoad.js';
+
+export interface SlaveFaultOptions {
+  /** msgs/s (open loop) and the in-flight cap (producers × 64). */
+  rate: number;
+  producers: number;
+  beforeMs: number;
+  afterMs: number;
+  sendTimeoutMs: number;
+}
+
+export interface SlaveStopResult {
+  stoppedMs: number;
+  sendsDuringStop: number;
+  statusesDuringStop: Record<string, number>;
+  /** Answer time − send time of every non-SEND_OK answer to a send made during the stop (ms). */
+  errorAnswerMs: Distribution;
+  /** The same, 250 ms bins from 0 to 8 s. */
+  errorAnswerHistogram: HistogramBin[];
+  /** When FLUSH_SLAVE_TIMEOUTs arrived, per 100 ms of the stop (bursts show GroupTransferService's 1 s check). */
+  timeoutArrivalsPer100Ms: HistogramBin[];
+  /** SIGCONT → first SEND_OK answer; null = none before the end. */
+  firstSendOkAfterContMs: number | null;
+  /** SEND_OK share of sends made 2 s or more after SIGCONT. */
+  sendOkShareAfterCont: number;
+}
+
+export interface SlaveRestartResult {
+  /** SIGKILL → the restarted slave process was spawned (its old process gone). */
+  respawnAfterKillMs: number;
+  /** The longest gap without a SEND_OK answer from the kill on (ms). */
+  stallMs: number;
+  /** SIGKILL → first SEND_OK answer of the resumed flow (end of the stall). */
+  recoveredAfterKillMs: number | null;
+  /** Non-SEND_OK answers between the kill and the recovery. */
+  errorsUntilRecovery: number;
+  statusesUntilRecovery: Record<string, number>;
+  sendOkShareAfterRecovery: number;
+}
+
+function slaveOf(cluster: EngineCluster): { pid: number; name: string } {
+  const slave = cluster.nodes.find((n) => n.node.role === 'slave');
+  if (!slave?.pid) throw new FlushbenchError('NO_SLAVE', 'the scenario needs a profile with a slave whose pid is known (async-sync)');
+  return { pid: slave.pid, name: slave.node.name };
+}
+
+function loadOptions(cluster: EngineCluster, o: SlaveFaultOptions, topic: string): ScenarioLoadOptions {
+  return { namesrvAddress: cluster.namesrvAddress, topic, queues: 8, producers: o.producers, rate: o.rate, sizeBytes: 128, sendTimeoutMs: o.sendTimeoutMs };
+}
+
+const sendOkShare = (events: SendEvent[]) => (events.length ? Math.round((1000 * events.filter((e) => e.status === 'SEND_OK').length) / events.length) / 1000 : 0);
+
+export async function runSlaveStop(cluster: EngineCluster, o: SlaveFaultOptions & { stopMs: number }): Promise<SlaveStopResult> {
+  const slave = slaveOf(cluster);
+  const load = await startScenarioLoad(loadOptions(cluster, o, 'ScenarioSlaveStop'));
+  let stoppedAt = 0;
+  let continuedAt = 0;
+  try {
+    await sleep(o.beforeMs);
+    stoppedAt = Date.now();
+    signalProcess(slave.pid, 'SIGSTOP');
+    await sleep(o.stopMs);
+  } finally {
+    continuedAt = Date.now();
+    signalProcess(slave.pid, 'SIGCONT');
+  }
+  // The answers to sends made late in the stop arrive up to a deadline (+1 s check) after it.
+  await sleep(Math.max(o.afterMs, o.sendTimeoutMs));
+  await load.stop();
+  const events = load.recorder.events;
+  const during = events.filter((e) => e.sentAtMs >= stoppedAt && e.sentAtMs < continuedAt);
+  const errors = during.filter((e) => e.status !== 'SEND_OK').map((e) => e.answeredAtMs - e.sentAtMs);
+  const timeouts = events.filter((e) => e.status === 'FLUSH_SLAVE_TIMEOUT' && e.answeredAtMs >= stoppedAt).map((e) => e.answeredAtMs - stoppedAt);
+  const firstOk = events.filter((e) => e.status === 'SEND_OK' && e.answeredAtMs >= continuedAt).reduce((min, e) => Math.min(min, e.answeredAtMs), Infinity);
+  return {
+    stoppedMs: continuedAt - stoppedAt,
+    sendsDuringStop: during.length,
+    statusesDuringStop: countStatuses(during),
+    errorAnswerMs: distributionOf(errors),
+    errorAnswerHistogram: histogramOf(errors, 250, 32),
+    timeoutArrivalsPer100Ms: histogramOf(timeouts, 100, Math.ceil((continuedAt - stoppedAt + o.sendTimeoutMs + 2000) / 100)),
+    firstSendOkAfterContMs: Number.isFinite(firstOk) ? firstOk - continuedAt : null,
+    sendOkShareAfterCont: sendOkShare(events.filter((e) => e.sentAtMs >= continuedAt + 2000)),
+  };
+}
+
+/** End of the longest gap between SEND_OK answers in [fromMs, toMs], and its length. */
+export function longestSendOkGap(events: readonly SendEvent[], fromMs: number, toMs: number): { gapMs: number; endMs: number | null } {
+  const oks = events.filter((e) => e.status === 'SEND_OK' && e.answeredAtMs >= fromMs && e.answeredAtMs <= toMs).map((e) => e.answeredAtMs).sort((a, b) => a - b);
+  let previous = fromMs;
+  let best = { gapMs: 0, endMs: null as number | null };
+  for (const at of oks) {
+    if (at - previous > best.gapMs) best = { gapMs: at - previous, endMs: at };
+    previous = at;
+  }
+  if (toMs - previous > best.gapMs) best = { gapMs: toMs - previous, endMs: null };
+  return best;
+}
+
+export async function runSlaveRestart(cluster: EngineCluster, o: SlaveFaultOptions & { recoverLimitMs: number; logDir: string }): Promise<SlaveRestartResult> {
+  const slave = slaveOf(cluster);
+  const command = captureCommand(slave.pid);
+  const load = await startScenarioLoad(loadOptions(cluster, o, 'ScenarioSlaveRestart'));
+  let restarted: ReturnType<typeof restartCommand> | null = null;
+  try {
+    await sleep(o.beforeMs);
+    const killedAt = Date.now();
+    signalProcess(slave.pid, 'SIGKILL');
+    await waitForExit(slave.pid, 10_000);
+    restarted = restartCommand(command, path.join(o.logDir, `${slave.name}-restarted.out`));
+    const respawnedAt = Date.now();
+    // Recovered = SEND_OKs flowing again for 1 s after the stall (bounded by recoverLimitMs).
+    const deadline = killedAt + o.recoverLimitMs;
+    let recoveredAt: number | null = null;
+    while (Date.now() < deadline && recoveredAt === null) {
+      await sleep(200);
+      const gap = longestSendOkGap(load.recorder.events, killedAt, Date.now());
+      if (gap.endMs !== null && Date.now() - gap.endMs > 1000 && gap.gapMs >= 200) recoveredAt = gap.endMs;
+    }
+    await sleep(o.afterMs);
+    await load.stop();
+    const events = load.recorder.events;
+    const end = recoveredAt ?? Date.now();
+    const gap = longestSendOkGap(events, killedAt, end);
+    const until = events.filter((e) => e.answeredAtMs >= killedAt && e.answeredAtMs <= end);
+    const statuses = countStatuses(until);
+    return {
+      respawnAfterKillMs: respawnedAt - killedAt,
+      stallMs: gap.gapMs,
+      recoveredAfterKillMs: recoveredAt === null ? null : recoveredAt - killedAt,
+      errorsUntilRecovery: until.filter((e) => e.status !== 'SEND_OK').length,
+      statusesUntilRecovery: statuses,
+      sendOkShareAfterRecovery: recoveredAt === null ? 0 : sendOkShare(events.filter((e) => e.sentAtMs >= recoveredAt + 500)),
+    };
+  } finally {
+    await load.stop().catch(() => {});
+    if (restarted) await stopChild(restarted, 20_000);
+  }
+}
