@@ -124,7 +124,7 @@ export function validateLoad(load: LoadSettings, source: string): void {
   }
   if (!Number.isFinite(load.warmupS) || load.warmupS < 0) fail(source, 'load.warmupS', 'must be ≥ 0');
   if (load.rate !== null && (!Number.isFinite(load.rate) || load.rate <= 0)) fail(source, 'load.rate', 'must be a positive number of messages per second, or null');
-  if (load.driver !== 'remoting' && load.driver !== 'http') fail(source, 'load.driver', 'must be remoting or http');
+  if (!['remoting', 'http', 'rocketmq-benchmark'].includes(load.driver)) fail(source, 'load.driver', 'must be remoting, http or rocketmq-benchmark');
   if (load.sizeBytes > 4 * 1024 * 1024) fail(source, 'load.sizeBytes', 'exceeds RocketMQ\'s default maxMessageSize (4 MiB)');
 }
 

@@ -21,6 +21,8 @@ import { ProducerPool } from './producers.js';
 import type { Profile, ProfileVariant } from './profile.js';
 import { errorMessage } from '../protocol/errors.js';
 import { createTopic } from './topicAdmin.js';
+import { BENCHMARK_DRIVER, type BenchmarkLoad, benchmarkRunResult, type Driver, startBenchmarkLoad, storedMessages } from './rocketmqBenchmark/driver.js';
+import { driverComparisonNotes } from './rocketmqBenchmark/runNotes.js';
 
 export interface RunOptions {
   storeDir: string;
@@ -35,6 +37,10 @@ export interface RunOptions {
   serializeType: 'JSON' | 'ROCKETMQ';
   /** Which broker a launched cluster runs (ignored with --namesrv); default flushbench. */
   engine?: Engine;
+  /** Load drivers run back to back on each engine (default: the profile's load.driver). */
+  drivers?: readonly Driver[];
+  /** --rocketmq-home: the binary distribution whose benchmark Producer --driver rocketmq-benchmark runs. */
+  rocketmqHome?: string | null;
 }
 
 /** What summary.json calls a cluster bench run did not launch: it cannot know which broker that is. */
@@ -73,6 +79,8 @@ interface RunContext {
   load: LoadSettings;
   cluster: EngineCluster | null;
   clients: RemotingClient[];
+  /** Notes for the report that only this run can know. */
+  notes: string[];
 }
 
 /** The load while it runs. */
@@ -82,6 +90,8 @@ interface RunningLoad {
   consuming: { done: Promise<void> } | null;
   stop: () => void;
   done: Promise<void>;
+  /** --driver rocketmq-benchmark: the Java Producer, and the run's queues for the offset count. */
+  benchmark?: BenchmarkLoad & { queues: WriteQueue[] };
 }
 
 /** What the measured window produced. */
@@ -90,6 +100,8 @@ interface Measurement {
   cpu: CpuWindowResult | null;
   metricsAtStart: MetricValues[];
   metricsAtEnd: MetricValues[];
+  /** --driver rocketmq-benchmark: the measured window (performance.now()) and messages stored in it. */
+  window?: { startMs: number; endMs: number; stored: number };
 }
 
 /** Launches the profile's cluster on the run's engine unless --namesrv names one; returns the name server address. */
@@ -158,11 +170,15 @@ function connectionPool(ctx: RunContext): (address: string) => RemotingClient {
 }
 
 /** Starts consumers (if any) and the producers or the HTTP driver; nothing is measured yet. */
-async function startLoad(ctx: RunContext, queues: WriteQueue[]): Promise<RunningLoad> {
+async function startLoad(ctx: RunContext, queues: WriteQueue[], namesrv: string): Promise<RunningLoad> {
   const { load, options } = ctx;
   const recorder = new AckRecorder();
   const consumers = load.consumers > 0 ? new ConsumerPool(load.topic, queues, load.consumers) : null;
   const consuming = consumers ? await consumers.start() : null;
+  if (load.driver === BENCHMARK_DRIVER) {
+    const benchmark = startBenchmarkLoad({ namesrv, load, serializeType: options.serializeType, logDir: path.join(options.logDir, path.basename(ctx.storeDir)), rocketmqHome: options.rocketmqHome, say: (l) => say(options, l) });
+    return { recorder, consumers, consuming, stop: () => void benchmark.producer.stop(), done: benchmark.producer.exited.then(() => undefined), benchmark: { ...benchmark, queues } };
+  }
   if (load.driver === 'http') {
     const first = ctx.cluster?.nodes.find((n) => n.node.role === 'master');
     if (!first?.metricsUrl) throw new Error('--driver http needs a flushbench cluster launched by bench run (not --namesrv, not --engine rocketmq): it loads the broker\'s HTTP produce endpoint');
@@ -195,7 +211,8 @@ async function measure(ctx: RunContext, running: RunningLoad): Promise<Measureme
   const { recorder, consumers } = running;
   const metricsAtStart = await masterMetrics(ctx.cluster);
   let previous = metricsAtStart;
-  const cpuWindow = openCpuWindow(ctx);
+  const cpuWindow = openCpuWindow(ctx, running.benchmark?.producer.pid);
+  const storedAtStart = running.benchmark ? await storedMessages(running.benchmark.queues, ctx.load.topic) : 0;
   recorder.startMeasuring();
   if (consumers) consumers.measuring = true;
   const timeseries: TimeseriesPoint[] = [];
@@ -216,18 +233,20 @@ async function measure(ctx: RunContext, running: RunningLoad): Promise<Measureme
       replicationLatencyMsP99: histogramQuantileMs('rocketmq_ha_replication_latency_seconds', merge(previous), merge(now), 0.99),
     });
     previous = now;
-    if (!ctx.options.quiet) process.stderr.write(progressLine(ctx, recorder, sample, second));
+    if (!ctx.options.quiet && !running.benchmark) process.stderr.write(progressLine(ctx, recorder, sample, second));
   }
   recorder.stopMeasuring();
   const cpu = cpuWindow?.close() ?? null;
+  const window = running.benchmark ? { startMs: started, endMs: performance.now(), stored: await storedMessages(running.benchmark.queues, ctx.load.topic) - storedAtStart } : undefined;
   if (consumers) consumers.measuring = false;
-  return { timeseries, cpu, metricsAtStart, metricsAtEnd: previous };
+  return { timeseries, cpu, metricsAtStart, metricsAtEnd: previous, window };
 }
 
 /** CPU accounting over the measured window: every launched process and this one (the load generator). */
-function openCpuWindow(ctx: RunContext): CpuWindow | null {
+function openCpuWindow(ctx: RunContext, javaLoadgenPid?: number): CpuWindow | null {
   if (process.platform !== 'linux') return null;
-  const processes = [{ role: LOADGEN_ROLE, pid: process.pid }];
+  // With the Java benchmark Producer the load generator is that JVM (this process only waits).
+  const processes = [{ role: LOADGEN_ROLE, pid: javaLoadgenPid ?? process.pid }];
   if (ctx.cluster?.namesrvPid) processes.push({ role: NAMESRV_ROLE, pid: ctx.cluster.namesrvPid });
   // Every broker process, whatever the engine: a node process or a JVM (all its threads are in /proc/<pid>/stat).
   for (const node of ctx.cluster?.nodes ?? []) if (node.pid) processes.push({ role: node.node.name, pid: node.pid });
@@ -261,9 +280,12 @@ async function stopLoad(running: RunningLoad): Promise<void> {
 
 /** This run's RunResult from the recorder and the broker metrics of the measured window. */
 function collect(ctx: RunContext, run: number, running: RunningLoad, measured: Measurement): RunResult {
+  if (running.benchmark && measured.window) {
+    const { result, note } = benchmarkRunResult(run, running.benchmark.producer, measured.window, measured.timeseries, running.recorder.histogram);
+    if (note) ctx.notes.push(note);
+    return { ...result, cpu: measured.cpu ? cpuAccount(measured.cpu, result.ok) : null, broker: brokerTotals(ctx, measured) };
+  }
   const { recorder, consumers } = running;
-  const fsyncTotal = delta(measured.metricsAtStart, measured.metricsAtEnd, 'rocketmq_fsync_total');
-  const flushedTotal = delta(measured.metricsAtStart, measured.metricsAtEnd, 'rocketmq_messages_flushed_total');
   const ok = recorder.okCount;
   return {
     run,
@@ -276,11 +298,18 @@ function collect(ctx: RunContext, run: number, running: RunningLoad, measured: M
     timeseries: measured.timeseries,
     endToEnd: consumers ? { consumed: consumers.received, latencyMs: latencySummary(consumers.histogram) } : null,
     cpu: measured.cpu ? cpuAccount(measured.cpu, ok) : null,
-    broker: ctx.cluster?.nodes.some((n) => n.metricsUrl) ? {
-      fsyncs: fsyncTotal,
-      messagesPerFsync: fsyncTotal ? (flushedTotal ?? 0) / fsyncTotal : null,
-      flushFailedTimes: sum(measured.metricsAtEnd, 'rocketmq_flush_failed_times_total'),
-    } : null,
+    broker: brokerTotals(ctx, measured),
+  };
+}
+
+function brokerTotals(ctx: RunContext, measured: Measurement): RunResult['broker'] {
+  if (!ctx.cluster?.nodes.some((n) => n.metricsUrl)) return null;
+  const fsyncTotal = delta(measured.metricsAtStart, measured.metricsAtEnd, 'rocketmq_fsync_total');
+  const flushedTotal = delta(measured.metricsAtStart, measured.metricsAtEnd, 'rocketmq_messages_flushed_total');
+  return {
+    fsyncs: fsyncTotal,
+    messagesPerFsync: fsyncTotal ? (flushedTotal ?? 0) / fsyncTotal : null,
+    flushFailedTimes: sum(measured.metricsAtEnd, 'rocketmq_flush_failed_times_total'),
   };
 }
 
@@ -293,21 +322,22 @@ async function stopCluster(ctx: RunContext): Promise<void> {
 
 async function runOnce(profile: Profile, variant: ProfileVariant | null, run: number, options: RunOptions, load: LoadSettings) {
   const engineTag = options.namesrv || !options.engine || options.engine === 'flushbench' ? '' : `-${options.engine}`;
+  const driverTag = load.driver === BENCHMARK_DRIVER ? `-${load.driver}` : '';
   const ctx: RunContext = {
-    label: `${profile.name}${variant ? ` [${variant.name}]` : ''}${engineTag ? ` (${options.engine})` : ''} run ${run}/${options.repeat}`,
-    storeDir: path.join(options.storeDir, `${profile.name}${variant ? `-${variant.name.replace(/[^\w.-]+/g, '_')}` : ''}${engineTag}-run${run}`),
-    options, load, cluster: null, clients: [],
+    label: `${profile.name}${variant ? ` [${variant.name}]` : ''}${engineTag ? ` (${options.engine})` : ''}${driverTag ? ` [${load.driver}]` : ''} run ${run}/${options.repeat}`,
+    storeDir: path.join(options.storeDir, `${profile.name}${variant ? `-${variant.name.replace(/[^\w.-]+/g, '_')}` : ''}${engineTag}${driverTag}-run${run}`),
+    options, load, cluster: null, clients: [], notes: [],
   };
   try {
     const namesrv = await startCluster(ctx, profile, variant);
     await ensureTopic(ctx, namesrv);
     const queues = await resolveRoute(ctx, namesrv);
-    const running = await startLoad(ctx, queues);
+    const running = await startLoad(ctx, queues, namesrv);
     await warmUp(ctx);
     const measured = await measure(ctx, running);
     await stopLoad(running);
     const effectiveSettings = await settingsOf(ctx.cluster);
-    return { result: collect(ctx, run, running, measured), effectiveSettings, engineLabel: ctx.cluster?.engineLabel ?? REMOTE_ENGINE_LABEL };
+    return { result: collect(ctx, run, running, measured), effectiveSettings, engineLabel: ctx.cluster?.engineLabel ?? REMOTE_ENGINE_LABEL, notes: ctx.notes };
   } finally {
     await stopCluster(ctx);
   }
@@ -321,22 +351,30 @@ export function runSchedule(engines: readonly Engine[], repeat: number): Array<{
 }
 
 /**
- * Runs the profile `repeat` times on each engine, interleaved (run 1 on every engine, then run 2 …),
- * and folds each engine's runs into its own ProfileResult, in the order of `engines`.
+ * Runs the profile `repeat` times on each engine and each driver (options.drivers, default the
+ * profile's), interleaved (run 1 on every engine × driver, then run 2 …), and folds each
+ * engine × driver's runs into its own ProfileResult, engines outer, drivers inner.
  */
 export async function runProfileEngines(profile: Profile, variant: ProfileVariant | null, engines: readonly Engine[], options: RunOptions): Promise<ProfileResult[]> {
-  const perEngine = engines.map(() => ({ runs: [] as RunResult[], effectiveSettings: {} as Record<string, Record<string, string>>, label: '' }));
+  const drivers: readonly Driver[] = options.drivers?.length ? options.drivers : [profile.load.driver];
+  const slots = engines.flatMap((engine) => drivers.map((driver) => ({ engine, driver, runs: [] as RunResult[], effectiveSettings: {} as Record<string, Record<string, string>>, label: '', notes: [] as string[] })));
   for (const { run, engine } of runSchedule(engines, options.repeat)) {
-    const slot = perEngine[engines.indexOf(engine)];
-    const outcome = await runOnce(profile, variant, run, { ...options, engine }, profile.load);
-    slot.runs.push(outcome.result);
-    slot.effectiveSettings = outcome.effectiveSettings;
-    slot.label = outcome.engineLabel;
+    for (const slot of slots.filter((s) => s.engine === engine)) {
+      const outcome = await runOnce(profile, variant, run, { ...options, engine }, { ...profile.load, driver: slot.driver });
+      slot.runs.push(outcome.result);
+      slot.effectiveSettings = outcome.effectiveSettings;
+      slot.label = outcome.engineLabel;
+      slot.notes.push(...outcome.notes);
+    }
   }
-  return perEngine.map((slot) => {
-    const measured = { name: profile.name, variant: variant?.name ?? null, description: profile.description, claim: profile.claim, load: profile.load, engine: slot.label };
-    return foldRuns(measured, slot.runs, slot.effectiveSettings, options.harnessCeilingTps);
+  const results = slots.map((slot) => {
+    const measured = { name: profile.name, variant: variant?.name ?? null, description: profile.description, claim: profile.claim, load: { ...profile.load, driver: slot.driver }, engine: slot.label };
+    const result = foldRuns(measured, slot.runs, slot.effectiveSettings, options.harnessCeilingTps);
+    result.notes.push(...slot.notes);
+    return result;
   });
+  driverComparisonNotes(results);
+  return results;
 }
 
 export async function runProfileVariant(profile: Profile, variant: ProfileVariant | null, options: RunOptions): Promise<ProfileResult> {

@@ -61,7 +61,7 @@ export interface RunResult {
 }
 
 export interface LoadSettings {
-  driver: 'remoting' | 'http';
+  driver: 'remoting' | 'http' | 'rocketmq-benchmark';
   producers: number;
   sizeBytes: number;
   batch: number;

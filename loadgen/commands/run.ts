@@ -11,6 +11,7 @@ import { calibrate } from '../calibrate.js';
 import { collectHostFacts } from '../hostFacts.js';
 import { writeReport } from '../../reports/writeReport.js';
 import { prepareRunDisk } from '../disk/runDisk.js';
+import { driversOf } from '../rocketmqBenchmark/driver.js';
 
 export interface RunCommandOptions {
   profile: string;
@@ -32,7 +33,10 @@ export interface RunCommandOptions {
   json?: boolean;
   calibrate: boolean;
   serialize: 'JSON' | 'ROCKETMQ';
-  driver?: 'remoting' | 'http';
+  /** remoting, http, rocketmq-benchmark, or a comma-separated list run back to back. */
+  driver?: string;
+  /** The binary distribution whose benchmark Producer --driver rocketmq-benchmark runs. */
+  rocketmqHome?: string;
   consumers?: string;
   /** ssd (the real disk), hdd or hdd:iops=N,bps=M (an emulated HDD). */
   disk?: string;
@@ -72,7 +76,8 @@ export function register(program: Command): void {
     .option('--batch <n>', 'messages per send request (SEND_BATCH_MESSAGE when > 1)')
     .option('--topic <name>', 'topic (default FlushbenchTest; RocketMQ 4.9.x refuses to create BenchmarkTest, a system topic there)')
     .option('--queues <n>', 'write queues per master (default 8)')
-    .addOption(new Option('--driver <driver>', 'remoting (RocketMQ protocol) or http (autocannon against the broker\'s HTTP produce endpoint)').choices(['remoting', 'http']))
+    .option('--driver <driver>', 'remoting (our RocketMQ-protocol producers), http (autocannon against the broker\'s HTTP produce endpoint), rocketmq-benchmark (RocketMQ\'s own benchmark Producer, a JVM), or a list such as remoting,rocketmq-benchmark: run back to back on the same cluster type and compare TPS')
+    .option('--rocketmq-home <dir>', 'with --driver rocketmq-benchmark: an unpacked RocketMQ binary distribution whose own Producer and client to run (default: the Maven-fetched 4.9.7 client with rocketmq-example 4.7.0)')
     .option('--rate <msgs/s>', 'open-loop target rate with coordinated-omission correction (default: closed loop)')
     .option('--consumers <n>', 'long-polling consumers measuring end-to-end latency (default 0)')
     .option('--warmup <s>', 'warm-up seconds, not measured')
@@ -99,7 +104,7 @@ export function register(program: Command): void {
 function loadOverrides(options: RunCommandOptions): string[] {
   const map: Array<[keyof RunCommandOptions, string]> = [
     ['producers', 'producers'], ['size', 'sizeBytes'], ['batch', 'batch'], ['topic', 'topic'], ['queues', 'queues'],
-    ['rate', 'rate'], ['warmup', 'warmupS'], ['duration', 'durationS'], ['driver', 'driver'], ['consumers', 'consumers'],
+    ['rate', 'rate'], ['warmup', 'warmupS'], ['duration', 'durationS'], ['consumers', 'consumers'],
   ];
   return map.filter(([flag]) => options[flag] !== undefined).map(([flag, field]) => `load.${field}=${options[flag]}`);
 }
@@ -108,6 +113,7 @@ export async function runCommand(options: RunCommandOptions): Promise<{ runDir: 
   const repeat = Number(options.repeat);
   if (!Number.isInteger(repeat) || repeat < 1 || repeat > 50) throw new Error(`--repeat ${options.repeat} must be an integer 1..50`);
   const engines = enginesOf(options.engine, options.namesrv);
+  const drivers = options.driver === undefined ? undefined : driversOf(options.driver);
   if (options.remoteStoreDir && !options.namesrv) throw new Error('--remote-store-dir describes a cluster given by --namesrv; without it the store is --store-dir');
   const profiles: Profile[] = options.profile.split(',').filter(Boolean).flatMap((name) => resolveProfiles(name.trim())).map((p) => applyOverrides(p, [...options.set, ...loadOverrides(options)]));
   const startedAt = new Date();
@@ -132,11 +138,14 @@ export async function runCommand(options: RunCommandOptions): Promise<{ runDir: 
   const runOptions: RunOptions = {
     storeDir, logDir: path.join(runDir, 'logs'), repeat, namesrv: options.namesrv ?? null, keepStore: Boolean(options.keepStore),
     quiet: Boolean(options.quiet), json: Boolean(options.json), harnessCeilingTps: null, serializeType: options.serialize,
+    drivers, rocketmqHome: options.rocketmqHome ?? null,
   };
   try {
     if (options.calibrate && !options.namesrv) {
       // The ceiling is flushbench's ack-without-store broker whatever --engine says: it measures the harness.
-      runOptions.harnessCeilingTps = await calibrate(profiles[0].load, { ...runOptions, engine: 'flushbench' });
+      // …and our own driver: the Java benchmark Producer is what is being checked, not the ceiling.
+      const ceilingDriver = drivers?.find((d) => d !== 'rocketmq-benchmark') ?? 'remoting';
+      runOptions.harnessCeilingTps = await calibrate(profiles[0].load, { ...runOptions, engine: 'flushbench', drivers: [ceilingDriver] });
       say(`harness ceiling (ack without store): ${Math.round(runOptions.harnessCeilingTps)} msgs/s`);
     }
     const results: ProfileResult[] = [];
