@@ -22,7 +22,7 @@ export interface ProducerLine {
 /** The Producer's statistics window: lines are 10 s apart and each covers the 10 s before it. */
 export const PRODUCER_LINE_WINDOW_MS = 10_000;
 
-const LINE = /Send TPS:\s*(\d+)\s+Max RT(?:\(ms\))?:\s*(\d+)\s+Average RT(?:\(ms\))?:\s*([\d.]+|NaN)\s+Send Failed:\s*(\d+)\s+Response Failed:\s*(\d+)/;
+const LINE = /Send TPS:\s*(\d+)\s+Max RT(?:\(ms\))?:\s*(\d+)\s+Average RT(?:\(ms\))?:\s*([\d.]+|NaN|Infinity)\s+Send Failed:\s*(\d+)\s+Response Failed:\s*(\d+)/;
 
 /** One periodic line, or null for anything else (the banner, the final "[Complete]" line, log noise). */
 export function parseProducerLine(line: string, atMs: number): ProducerLine | null {
@@ -60,7 +60,9 @@ const ARRIVAL_SLACK_MS = 1500;
  */
 export function summarizeWindow(lines: readonly ProducerLine[], startMs: number, endMs: number): ProducerWindowSummary {
   const inside = lines.filter((l) => l.atMs - PRODUCER_LINE_WINDOW_MS >= startMs - ARRIVAL_SLACK_MS && l.atMs <= endMs + ARRIVAL_SLACK_MS);
-  const before = [...lines].reverse().find((l) => l.atMs <= startMs);
+  // Counters at the window's start: the line just before the first counted one (its window ends where that one's begins).
+  const baselineBefore = inside.length ? inside[0].atMs : startMs + 1;
+  const before = [...lines].reverse().find((l) => l.atMs < baselineBefore);
   const last = [...lines].reverse().find((l) => l.atMs <= endMs + ARRIVAL_SLACK_MS);
   const totalTps = inside.reduce((a, l) => a + l.tps, 0);
   return {
