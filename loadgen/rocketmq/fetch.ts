@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { FlushbenchError } from '../../protocol/errors.js';
 import { parseJavaMajor } from './rocketmqConfig.js';
+import { CENTRAL_EXAMPLE_VERSION, EXAMPLE_DIR, fetchExampleJar } from '../rocketmqBenchmark/producerJar.js';
 
 export const DEFAULT_ROCKETMQ_VERSION = '4.9.7';
 const MARKER = 'fetch-complete.json';
@@ -197,11 +198,21 @@ function fetchIntoCache(version: string, cacheDir: string, libDir: string, marke
   }
   // The benchmark Producer (producer.sh) is in rocketmq-example, which Central has only up to 4.7.0.
   const example = runMaven([`-Drocketmq.version=${version}`, `-Dartifact=org.apache.rocketmq:rocketmq-example:${version}`, `-DoutputDirectory=${partial}`, 'dependency:copy']);
-  if (!example.ok) progress(`note: org.apache.rocketmq:rocketmq-example:${version} is not on Maven Central, so the Java benchmark Producer is not included (use --rocketmq-home with the binary distribution for it)`);
+  if (!example.ok) fetchNewestExample(cacheDir, version, progress);
   fs.rmSync(libDir, { recursive: true, force: true });
   fs.renameSync(partial, libDir);
   const jars = jarsIn(libDir);
   if (versionFromJars(jars) !== version) throw new FlushbenchError('MAVEN_FAILED', `Maven finished but ${libDir} has no rocketmq-broker-${version}.jar`);
   fs.writeFileSync(markerPath, `${JSON.stringify({ version, jars: jars.length, benchmarkProducer: example.ok, fetchedAt: new Date().toISOString() }, null, 2)}\n`);
   return { version, libDir, source: 'maven', jarCount: jars.length, benchmarkProducer: example.ok };
+}
+
+/** No rocketmq-example of this version: the newest on Central goes beside lib/, for --driver rocketmq-benchmark. */
+function fetchNewestExample(cacheDir: string, version: string, progress: (line: string) => void): void {
+  try {
+    const jar = fetchExampleJar(path.join(cacheDir, EXAMPLE_DIR));
+    progress(`org.apache.rocketmq:rocketmq-example:${version} is not on Maven Central; fetched ${CENTRAL_EXAMPLE_VERSION} (the newest there) into ${jar}: --driver rocketmq-benchmark runs its Producer on the ${version} client`);
+  } catch (error) {
+    progress(`note: no benchmark Producer (rocketmq-example ${version} and ${CENTRAL_EXAMPLE_VERSION} did not resolve: ${(error as Error).message.split('\n')[0]}); use --rocketmq-home with the binary distribution for it`);
+  }
 }
