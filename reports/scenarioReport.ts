@@ -34,7 +34,7 @@ function measureTable<T>(caption: string, engines: EngineScenarioResult[], scena
     header: ['measure', ...engines.map((e) => e.engineLabel)],
     rows: measures.map(([name, read]) => [name, ...engines.map((e) => {
       const r = resultOf<T>(e, scenario);
-      return r ? read(r) : `not run: ${e.error ?? 'no result'}`;
+      return r ? read(r) : `not run: ${(e.error ?? 'no result').split('\n')[0].slice(0, 200)}`;
     })]),
   };
 }
@@ -72,7 +72,7 @@ export function scenarioSection(file: ScenarioFile): ScenarioSection {
     notes.push(`open loop ${file.settings.faultRate} msgs/s; the slave is SIGKILLed and restarted at once with its command line, on its store.`);
     tables.push(measureTable<SlaveRestartResult>('Stall after the slave restart', e, file.scenario, [
       ['SIGKILL → respawned (ms)', (r) => String(r.respawnAfterKillMs)],
-      ['stall: longest gap without SEND_OK (ms)', (r) => String(r.stallMs)],
+      ['stall: acks stop → flow again (ms)', (r) => String(r.stallMs)],
       ['SIGKILL → acks flow again (ms)', (r) => value(r.recoveredAfterKillMs)],
       ['errors until then', (r) => String(r.errorsUntilRecovery)],
       ['answers until then', (r) => counts(r.statusesUntilRecovery)],

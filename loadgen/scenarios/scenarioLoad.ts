@@ -120,8 +120,12 @@ export function histogramOf(values: readonly number[], widthMs: number, bins: nu
   return out;
 }
 
-export function countStatuses(events: readonly SendEvent[]): Record<string, number> {
+/** Status → count; withReasons splits SYSTEM_BUSY by remark prefix (`SYSTEM_BUSY[OVERLOAD]`). */
+export function countStatuses(events: readonly SendEvent[], withReasons = false): Record<string, number> {
   const counts: Record<string, number> = {};
-  for (const e of events) counts[e.status] = (counts[e.status] ?? 0) + 1;
+  for (const e of events) {
+    const key = withReasons && e.reason ? `${e.status}${e.reason}` : e.status;
+    counts[key] = (counts[key] ?? 0) + 1;
+  }
   return counts;
 }

@@ -37,7 +37,7 @@ export interface SlaveStopResult {
 export interface SlaveRestartResult {
   /** SIGKILL → the restarted slave process was spawned (its old process gone). */
   respawnAfterKillMs: number;
-  /** The longest gap without a SEND_OK answer from the kill on (ms). */
+  /** Acks stopped (last SEND_OK before a pause > 200 ms after the kill) → they flow again (or the end). */
   stallMs: number;
   /** SIGKILL → first SEND_OK answer of the resumed flow (end of the stall). */
   recoveredAfterKillMs: number | null;
@@ -84,7 +84,7 @@ export async function runSlaveStop(cluster: EngineCluster, o: SlaveFaultOptions 
   return {
     stoppedMs: continuedAt - stoppedAt,
     sendsDuringStop: during.length,
-    statusesDuringStop: countStatuses(during),
+    statusesDuringStop: countStatuses(during, true),
     errorAnswerMs: distributionOf(errors),
     errorAnswerHistogram: histogramOf(errors, 250, 32),
     timeoutArrivalsPer100Ms: histogramOf(timeouts, 100, Math.ceil((continuedAt - stoppedAt + o.sendTimeoutMs + 2000) / 100)),
@@ -93,17 +93,30 @@ export async function runSlaveStop(cluster: EngineCluster, o: SlaveFaultOptions 
   };
 }
 
-/** End of the longest gap between SEND_OK answers in [fromMs, toMs], and its length. */
-export function longestSendOkGap(events: readonly SendEvent[], fromMs: number, toMs: number): { gapMs: number; endMs: number | null } {
-  const oks = events.filter((e) => e.status === 'SEND_OK' && e.answeredAtMs >= fromMs && e.answeredAtMs <= toMs).map((e) => e.answeredAtMs).sort((a, b) => a - b);
+/** A pause longer than this between SEND_OK answers means acks stopped flowing (the load is ≥ 100 msgs/s). */
+const FLOW_GAP_MS = 200;
+/** Acks flow again once SEND_OKs come without such a pause for this long. */
+const FLOW_RESUMED_MS = 1000;
+
+/**
+ * When SEND_OKs stopped after fromMs (the last one before the first pause > 200 ms) and when
+ * they flowed again (the first of a run lasting ≥ 1 s with no such pause); null = not (yet).
+ */
+export function ackFlowAfter(events: readonly SendEvent[], fromMs: number, nowMs: number): { stallStartMs: number | null; recoveredAtMs: number | null } {
+  const oks = events.filter((e) => e.status === 'SEND_OK' && e.answeredAtMs >= fromMs).map((e) => e.answeredAtMs).sort((a, b) => a - b);
   let previous = fromMs;
-  let best = { gapMs: 0, endMs: null as number | null };
+  let stallStartMs: number | null = null;
+  let runStartMs: number | null = null;
   for (const at of oks) {
-    if (at - previous > best.gapMs) best = { gapMs: at - previous, endMs: at };
+    if (at - previous > FLOW_GAP_MS) {
+      stallStartMs ??= previous;
+      runStartMs = at;
+    }
+    if (stallStartMs !== null && runStartMs !== null && at - runStartMs >= FLOW_RESUMED_MS) return { stallStartMs, recoveredAtMs: runStartMs };
     previous = at;
   }
-  if (toMs - previous > best.gapMs) best = { gapMs: toMs - previous, endMs: null };
-  return best;
+  if (stallStartMs === null && nowMs - previous > FLOW_GAP_MS) stallStartMs = previous;
+  return { stallStartMs, recoveredAtMs: null };
 }
 
 export async function runSlaveRestart(cluster: EngineCluster, o: SlaveFaultOptions & { recoverLimitMs: number; logDir: string }): Promise<SlaveRestartResult> {
@@ -120,22 +133,22 @@ export async function runSlaveRestart(cluster: EngineCluster, o: SlaveFaultOptio
     const respawnedAt = Date.now();
     // Recovered = SEND_OKs flowing again for 1 s after the stall (bounded by recoverLimitMs).
     const deadline = killedAt + o.recoverLimitMs;
-    let recoveredAt: number | null = null;
-    while (Date.now() < deadline && recoveredAt === null) {
+    let flow = ackFlowAfter(load.recorder.events, killedAt, Date.now());
+    while (Date.now() < deadline && flow.recoveredAtMs === null) {
       await sleep(200);
-      const gap = longestSendOkGap(load.recorder.events, killedAt, Date.now());
-      if (gap.endMs !== null && Date.now() - gap.endMs > 1000 && gap.gapMs >= 200) recoveredAt = gap.endMs;
+      flow = ackFlowAfter(load.recorder.events, killedAt, Date.now());
     }
     await sleep(o.afterMs);
     await load.stop();
     const events = load.recorder.events;
+    const recoveredAt = flow.recoveredAtMs;
+    const stallStart = flow.stallStartMs ?? killedAt;
     const end = recoveredAt ?? Date.now();
-    const gap = longestSendOkGap(events, killedAt, end);
-    const until = events.filter((e) => e.answeredAtMs >= killedAt && e.answeredAtMs <= end);
-    const statuses = countStatuses(until);
+    const until = events.filter((e) => e.answeredAtMs >= killedAt && e.answeredAtMs < end);
+    const statuses = countStatuses(until, true);
     return {
       respawnAfterKillMs: respawnedAt - killedAt,
-      stallMs: gap.gapMs,
+      stallMs: end - stallStart,
       recoveredAfterKillMs: recoveredAt === null ? null : recoveredAt - killedAt,
       errorsUntilRecovery: until.filter((e) => e.status !== 'SEND_OK').length,
       statusesUntilRecovery: statuses,

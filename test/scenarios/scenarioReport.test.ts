@@ -4,14 +4,16 @@ import test from 'node:test';
 import type { ScenarioFile } from '../../loadgen/scenarios/runScenario.js';
 import { DEFAULT_SETTINGS } from '../../loadgen/scenarios/runScenario.js';
 import { distributionOf, histogramOf } from '../../loadgen/scenarios/scenarioLoad.js';
-import { longestSendOkGap } from '../../loadgen/scenarios/slaveFaults.js';
+import { ackFlowAfter } from '../../loadgen/scenarios/slaveFaults.js';
 import { renderScenarioHtml, renderScenarioMarkdown, scenarioSection } from '../../reports/scenarioReport.js';
 
-test('longestSendOkGap finds the stall and whether it has ended', () => {
+test('ackFlowAfter finds when acks stopped and when they flowed again for 1 s', () => {
   const ok = (at: number) => ({ sentAtMs: at - 1, answeredAtMs: at, status: 'SEND_OK' as const });
-  const events = [ok(100), ok(200), { sentAtMs: 250, answeredAtMs: 260, status: 'SLAVE_NOT_AVAILABLE' as const }, ok(3200), ok(3300)];
-  assert.deepEqual(longestSendOkGap(events, 150, 4000), { gapMs: 3000, endMs: 3200 });
-  assert.deepEqual(longestSendOkGap(events.slice(0, 3), 150, 4000), { gapMs: 3800, endMs: null }, 'still stalled');
+  const flow = (from: number, to: number) => Array.from({ length: (to - from) / 10 + 1 }, (_, i) => ok(from + i * 10));
+  // Flow until 500, a lone SEND_OK at 2000 (not a recovery), flow again from 4000.
+  const events = [...flow(0, 500), { sentAtMs: 600, answeredAtMs: 610, status: 'SLAVE_NOT_AVAILABLE' as const }, ok(2000), ...flow(4000, 5500)];
+  assert.deepEqual(ackFlowAfter(events, 300, 6000), { stallStartMs: 500, recoveredAtMs: 4000 });
+  assert.deepEqual(ackFlowAfter(events.slice(0, 53), 300, 3000), { stallStartMs: 500, recoveredAtMs: null }, 'still stalled');
 });
 
 test('distributions and histograms', () => {
