@@ -10,7 +10,7 @@ import { removeScratch, scratchDir } from '../support/scratch.js';
 import { waitFor } from '../support/waitFor.js';
 
 const TIMING = {
-  heartBeatTimeIntervalMs: 50, maxHeartBeatLeak: 3, minVoteIntervalMs: 30, maxVoteIntervalMs: 90, maxWaitAckTimeMs: 600, maxPushTimeOutMs: 300,
+  heartBeatTimeIntervalMs: 80, maxHeartBeatLeak: 4, minVoteIntervalMs: 40, maxVoteIntervalMs: 120, maxWaitAckTimeMs: 800, maxPushTimeOutMs: 300,
   flushFileIntervalMs: 10, checkPointIntervalMs: 200,
 };
 /** Longest a failover may take with TIMING: leak × interval + two vote rounds + slack for a loaded CI host. */
