@@ -48,8 +48,9 @@ test('without root or a loop device, power-cut faults are skipped naming what is
   assert.equal(report.claims.find((c) => c.id === 'sync-flush-power-cut')?.verdict, 'not tested');
 });
 
-test('test fault: SYNC_FLUSH acking before fdatasync is caught by powercut (acked lost) and not by kill', { timeout: 120_000, skip: powerCutSkip }, async () => {
-  const report = await verify('single-sync-flush', ['powercut', 'kill'], 2, { FLUSHBENCH_TEST_FAULTS: 'ack-before-fsync' });
+test('test fault: SYNC_FLUSH acking before fdatasync is caught by powercut (acked lost) and not by kill', { timeout: 150_000, skip: powerCutSkip }, async () => {
+  // Three cuts: the unsynced window is only ~10 ms plus an fsync, so one cut landing in a stall could miss it.
+  const report = await verify('single-sync-flush', ['powercut', 'kill'], 3, { FLUSHBENCH_TEST_FAULTS: 'ack-before-fsync' });
   assert.equal(report.testFaults, 'ack-before-fsync');
   assert.equal(report.mode, 'strict');
   assert.ok(report.faults.powercut.ackedLost > 0, `the power cut must catch unsynced acks: ${describe(report)}`);
@@ -67,7 +68,7 @@ test('SYNC_FLUSH power cut under load: no acked message lost', { timeout: 90_000
   assert.ok(report.powerCutProof?.keepsSynced && report.powerCutProof.dropsUnsynced, 'the self-check ran and passed');
 });
 
-test('sync-sync: master and slave lose power together, nothing acked is lost', { timeout: 120_000, skip: powerCutSkip }, async () => {
+test('sync-sync: master and slave lose power together, nothing acked is lost', { timeout: 180_000, skip: powerCutSkip }, async () => {
   const report = await verify('sync-sync', ['both-powercut'], 2);
   const both = report.faults['both-powercut'];
   assert.equal(both.crashes, 2, describe(report));
