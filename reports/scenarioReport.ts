@@ -98,6 +98,7 @@ export function scenarioSection(file: ScenarioFile): ScenarioSection {
       tables.push(measureTable<AsyncLagRate[]>(`${rate} msgs/s`, e, file.scenario, [
         ['acked msgs/s', (r) => value(at(r)?.ackedPerSecond)],
         ['CommitLog bytes/s', (r) => value(at(r)?.commitLogBytesPerSecond)],
+        ['samples (failed)', (r) => `${value(at(r)?.samples)} (${value(at(r)?.failedSamples)})`],
         ['lag bytes', (r) => dist(at(r)?.lagBytes)],
         ['lag ms', (r) => dist(at(r)?.lagMs)],
         ['master view: fall-behind bytes', (r) => dist(at(r)?.metricLagBytes)],

@@ -29,6 +29,8 @@ export interface AsyncLagRate {
   /** CommitLog bytes per second on the master in the window (turns bytes into ms). */
   commitLogBytesPerSecond: number;
   samples: number;
+  /** Samples whose runtime-info request failed or took longer than 3 s. */
+  failedSamples: number;
   lagBytes: Distribution;
   lagMs: Distribution;
   /** flushbench only: the master's push2SlaveMaxOffset view; null for RocketMQ. */
@@ -37,7 +39,7 @@ export interface AsyncLagRate {
 }
 
 async function commitLogMaxOffset(client: RemotingClient): Promise<number> {
-  const response = await client.invoke(createRequest(RequestCode.GET_BROKER_RUNTIME_INFO), 1000);
+  const response = await client.invoke(createRequest(RequestCode.GET_BROKER_RUNTIME_INFO), 3000);
   if (response.code !== ResponseCode.SUCCESS || !response.body) throw new FlushbenchError('RUNTIME_INFO_FAILED', `GET_BROKER_RUNTIME_INFO answered ${response.code} ${response.remark ?? ''}`);
   const table = (parseLenientJson(response.body.toString('utf8')) as { table?: Record<string, string> }).table ?? {};
   const value = Number(table.commitLogMaxOffset);
@@ -58,16 +60,21 @@ export async function runAsyncLag(cluster: EngineCluster, o: AsyncLagOptions): P
         namesrvAddress: cluster.namesrvAddress, topic: `ScenarioAsyncLag${rate}`, queues: 8, producers: o.producers, rate, sizeBytes: 128, sendTimeoutMs: o.sendTimeoutMs,
       });
       const samples: LagSample[] = [];
+      let failedSamples = 0;
       let from = 0;
       try {
         await sleep(o.warmupMs);
         from = Date.now();
         while (Date.now() - from < o.durationMs) {
           const tick = Date.now();
-          const [masterOffset, slaveOffset, metrics] = await Promise.all([
-            commitLogMaxOffset(masterClient), commitLogMaxOffset(slaveClient), master.metricsUrl ? scrapeMetrics(master.metricsUrl).catch(() => null) : Promise.resolve(null),
-          ]);
-          samples.push({ atMs: tick, masterOffset, slaveOffset, metricLagBytes: metrics?.get('rocketmq_ha_slave_fall_behind_bytes') ?? null });
+          try {
+            const [masterOffset, slaveOffset, metrics] = await Promise.all([
+              commitLogMaxOffset(masterClient), commitLogMaxOffset(slaveClient), master.metricsUrl ? scrapeMetrics(master.metricsUrl).catch(() => null) : Promise.resolve(null),
+            ]);
+            samples.push({ atMs: tick, masterOffset, slaveOffset, metricLagBytes: metrics?.get('rocketmq_ha_slave_fall_behind_bytes') ?? null });
+          } catch {
+            failedSamples++; // a busy broker answered late: one sample lost, not the run
+          }
           await sleep(Math.max(0, o.sampleEveryMs - (Date.now() - tick)));
         }
       } finally {
@@ -82,7 +89,7 @@ export async function runAsyncLag(cluster: EngineCluster, o: AsyncLagOptions): P
       const lag = samples.map((s) => Math.max(0, s.masterOffset - s.slaveOffset));
       const metricLag = samples.filter((s) => s.metricLagBytes !== null).map((s) => s.metricLagBytes as number);
       results.push({
-        rate, ackedPerSecond: Math.round(acked / ((to - from) / 1000)), commitLogBytesPerSecond: Math.round(bytesPerSecond), samples: samples.length,
+        rate, ackedPerSecond: Math.round(acked / ((to - from) / 1000)), commitLogBytesPerSecond: Math.round(bytesPerSecond), samples: samples.length, failedSamples,
         lagBytes: distributionOf(lag), lagMs: distributionOf(lag.map(toMs)),
         metricLagBytes: metricLag.length ? distributionOf(metricLag) : null, metricLagMs: metricLag.length ? distributionOf(metricLag.map(toMs)) : null,
       });

@@ -26,7 +26,7 @@ test('saturation: 256 producers on single-sync-flush get SYSTEM_BUSY, answered f
   }
 });
 
-test('ASYNC_MASTER lag at 1k msgs/s stays below 100 ms plus the transfer time', { timeout: 60_000 }, async () => {
+test('ASYNC_MASTER lag at 1k msgs/s: up to the 100 ms transfer wait plus the transfer time', { timeout: 60_000 }, async () => {
   const dir = scratchDir('scenario-lag');
   try {
     const file = await runScenario({
@@ -37,9 +37,11 @@ test('ASYNC_MASTER lag at 1k msgs/s stays below 100 ms plus the transfer time', 
     const [r] = engine.outcome?.result as AsyncLagRate[];
     assert.ok(r.samples >= 15, `sampled every 100 ms: ${r.samples}`);
     assert.ok(r.commitLogBytesPerSecond > 0);
-    // 100 ms transfer wait + 50 ms for the transfer and the two sampling requests.
-    assert.ok(r.lagMs.p90 < 150, `lag (runtime info) p90 ${JSON.stringify(r.lagMs)}`);
-    assert.ok(r.metricLagMs !== null && r.metricLagMs.p90 < 150, `master view p90 ${JSON.stringify(r.metricLagMs)}`);
+    // Below the 100 ms transfer wait + the transfer and the sampling requests (p90 < 200 ms)…
+    assert.ok(r.lagMs.p50 < 100 && r.lagMs.p90 < 200, `lag (runtime info) ${JSON.stringify(r.lagMs)}`);
+    assert.ok(r.metricLagMs !== null && r.metricLagMs.p50 < 100 && r.metricLagMs.p90 < 200, `master view ${JSON.stringify(r.metricLagMs)}`);
+    // …and not ~0: an idle master sender waits up to 100 ms (RocketMQ's WriteSocketService), it is not woken by each ASYNC_MASTER put.
+    assert.ok(r.metricLagMs.p90 >= 30, `the 100 ms transfer wait shows in the lag: ${JSON.stringify(r.metricLagMs)}`);
   } finally {
     removeScratch(dir);
   }
