@@ -28,6 +28,8 @@ export interface FaultSummary extends CountsSummary {
   fsyncMsMax: number | null;
   /** Each crash's lost window (0 when nothing was lost), in cycle order. */
   lostWindowsMs: number[];
+  /** Each crash's slowest fsync during its load (histogram bucket bound, ms; null when not scraped). */
+  fsyncMsMaxPerCycle: Array<number | null>;
   statusCounts: Record<string, number>;
 }
 
@@ -55,7 +57,7 @@ export function summarizeFault(cycles: readonly CycleResult[], errors: readonly 
   }
   return {
     crashes: cycles.length, failedCycles: errors.length, errors: [...errors], ...toSummary(counts),
-    master: slave ? toSummary(master) : null, slave: slave ? toSummary(slave) : null, slaveLossIsTail: tail, fsyncMsMax, lostWindowsMs: cycles.map((c) => c.counts.lostWindowMs ?? 0), statusCounts,
+    master: slave ? toSummary(master) : null, slave: slave ? toSummary(slave) : null, slaveLossIsTail: tail, fsyncMsMax, lostWindowsMs: cycles.map((c) => c.counts.lostWindowMs ?? 0), fsyncMsMaxPerCycle: cycles.map((c) => c.fsyncMsMax), statusCounts,
   };
 }
 

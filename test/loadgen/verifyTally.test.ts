@@ -84,7 +84,7 @@ test('message bodies: CRC catches a flipped byte; the pull decoder catches a bod
 function fault(partial: Partial<FaultSummary>): FaultSummary {
   return {
     crashes: 3, failedCycles: 0, errors: [], acked: 100, ackedLost: 0, lostWindowMsMax: 0, duplicates: 0, unackedStored: 0, corrupt: 0, queueGaps: 0, ackedMoved: 0,
-    master: null, slave: null, slaveLossIsTail: null, fsyncMsMax: 5, lostWindowsMs: [], statusCounts: {}, ...partial,
+    master: null, slave: null, slaveLossIsTail: null, fsyncMsMax: 5, lostWindowsMs: [], fsyncMsMaxPerCycle: [], statusCounts: {}, ...partial,
   };
 }
 
@@ -97,8 +97,8 @@ test('claims: SYNC_FLUSH violated by one lost ack; ASYNC_FLUSH window judged aga
   assert.equal(byId.get('sync-master-failover'), 'holds');
   assert.equal(byId.get('sync-sync-both-die'), 'holds');
   const async: ProfileShape = { ...sync, masterFlush: 'ASYNC_FLUSH', masterRole: 'ASYNC_MASTER', hasSlave: false };
-  assert.equal(judgeClaims(async, { powercut: fault({ ackedLost: 9, lostWindowMsMax: 509 }) })[0].verdict, 'holds');
-  assert.equal(judgeClaims(async, { powercut: fault({ ackedLost: 9, lostWindowMsMax: 511 }) })[0].verdict, 'violated');
+  assert.equal(judgeClaims(async, { powercut: fault({ ackedLost: 9, lostWindowMsMax: 509, lostWindowsMs: [509, 0, 560], fsyncMsMaxPerCycle: [5, null, 50] }) })[0].verdict, 'holds');
+  assert.equal(judgeClaims(async, { powercut: fault({ ackedLost: 9, lostWindowMsMax: 511, lostWindowsMs: [3, 511, 0], fsyncMsMaxPerCycle: [50, 5, 5] }) })[0].verdict, 'violated');
   assert.equal(judgeClaims(async, {})[0].verdict, 'not tested');
 });
 
