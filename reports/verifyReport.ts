@@ -22,6 +22,7 @@ export interface VerifyFaultJson extends VerifyCounts {
   errors: string[];
   slave: VerifyCounts | null;
   fsyncMsMax: number | null;
+  topicConfigLost?: number;
 }
 
 export interface VerifyJson {
@@ -76,7 +77,10 @@ function notes(report: VerifyJson): string[] {
   const out: string[] = [];
   if (report.testFaults) out.push(`The brokers ran with the TEST fault FLUSHBENCH_TEST_FAULTS=${report.testFaults}: this run checks the checker, not the broker.`);
   for (const s of report.skipped) out.push(`${s.fault} skipped: ${s.reason}`);
-  for (const [fault, f] of Object.entries(report.faults)) for (const e of f.errors.slice(0, 3)) out.push(`${fault}: ${e.split('\n')[0]}`);
+  for (const [fault, f] of Object.entries(report.faults)) {
+    for (const e of f.errors.slice(0, 3)) out.push(`${fault}: ${e.split('\n')[0]}`);
+    if (f.topicConfigLost) out.push(`${fault}: after ${f.topicConfigLost} of ${f.crashes} crashes the restarted master had lost the topic's config (config/topics.json did not survive; the messages did)`);
+  }
   if (report.partition) out.push(`partition: ${report.partition.verdict} — ${report.partition.detail}`);
   if (report.diskFull) out.push(`disk-full: ${report.diskFull.verdict} — ${report.diskFull.detail}`);
   return out;

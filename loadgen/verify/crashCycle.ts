@@ -18,7 +18,7 @@ import type { LoopDisk } from '../disk/loopDisk.js';
 import { histogramQuantileMs, type MetricValues, scrapeMetrics } from '../metricsScraper.js';
 import type { ProfileNode } from '../profile.js';
 import { cutPower, dropDisk, nodeDisk } from './disks.js';
-import { createVerifyTopic, killNode, planNodes, startNode, stopNode, type VerifyNode, waitForSlaves, warmReplication } from './nodes.js';
+import { createVerifyTopic, killNode, planNodes, startNode, stopNode, topicConfigKnown, type VerifyNode, waitForSlaves, warmReplication } from './nodes.js';
 import { startLoad, statusCounts } from './producer.js';
 import { type NodeRead, readNode } from './readBack.js';
 import { type LossCounts, lossIsTail, tally } from './tally.js';
@@ -58,6 +58,8 @@ export interface CycleResult {
   /** Slowest CommitLog fdatasync during the load (ms, histogram estimate), flushbench only. */
   fsyncMsMax: number | null;
   copyMs: number;
+  /** The restarted master no longer knows the verify topic (its config file did not survive). */
+  topicConfigLost: boolean;
 }
 
 async function maxOffsets(address: string, topic: string, queues: number): Promise<number[]> {
@@ -155,6 +157,7 @@ export async function runCrashCycle(ctx: CycleContext, fault: CrashFault, cycle:
       slaveRead = await readNode(slave.address, ctx.topic, ctx.queues);
     }
     const masterRead = await readNode(master.address, ctx.topic, ctx.queues);
+    const topicConfigLost = !(await topicConfigKnown(master, ctx.topic));
     const acks = load.records;
     const masterCounts = tally(acks, [masterRead], faultAtMs);
     const slaveCounts = slaveRead ? tally(acks, [slaveRead], faultAtMs) : null;
@@ -163,7 +166,7 @@ export async function runCrashCycle(ctx: CycleContext, fault: CrashFault, cycle:
     return {
       fault, cycle, faultAfterMs, statusCounts: statusCounts(acks), counts, master: masterCounts, slave: slaveCounts,
       slaveLossIsTail: slaveRead ? lossIsTail(acks, slaveRead) : null,
-      fsyncMsMax: fsyncMsMax(metricsBefore, metricsAtFault), copyMs,
+      fsyncMsMax: fsyncMsMax(metricsBefore, metricsAtFault), copyMs, topicConfigLost,
     };
   } finally {
     for (const node of nodes) await stopNode(node).catch(() => undefined);

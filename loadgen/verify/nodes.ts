@@ -136,6 +136,21 @@ export async function createVerifyTopic(master: VerifyNode, topic: string, queue
   }
 }
 
+/**
+ * Whether `topic` is still in the broker's topic config (GET_ALL_TOPIC_CONFIG). A power cut can
+ * leave config/topics.json empty when it was replaced by rename without an fsync; the messages
+ * are still in the store, but a client routing by topic config no longer finds the topic.
+ */
+export async function topicConfigKnown(node: VerifyNode, topic: string): Promise<boolean> {
+  const client = new RemotingClient(node.address);
+  try {
+    const response = await client.invoke(createRequest(RequestCode.GET_ALL_TOPIC_CONFIG), 5000);
+    return response.code === ResponseCode.SUCCESS && (response.body?.toString('utf8') ?? '').includes(`"${topic}"`);
+  } finally {
+    client.close();
+  }
+}
+
 export const WARMUP_TOPIC = 'FlushbenchVerifyWarmup';
 
 /**

@@ -30,6 +30,8 @@ export interface FaultSummary extends CountsSummary {
   lostWindowsMs: number[];
   /** Each crash's slowest fsync during its load (histogram bucket bound, ms; null when not scraped). */
   fsyncMsMaxPerCycle: Array<number | null>;
+  /** Crashes after which the restarted master had lost the topic's config (messages still stored). */
+  topicConfigLost: number;
   statusCounts: Record<string, number>;
 }
 
@@ -57,7 +59,7 @@ export function summarizeFault(cycles: readonly CycleResult[], errors: readonly 
   }
   return {
     crashes: cycles.length, failedCycles: errors.length, errors: [...errors], ...toSummary(counts),
-    master: slave ? toSummary(master) : null, slave: slave ? toSummary(slave) : null, slaveLossIsTail: tail, fsyncMsMax, lostWindowsMs: cycles.map((c) => c.counts.lostWindowMs ?? 0), fsyncMsMaxPerCycle: cycles.map((c) => c.fsyncMsMax), statusCounts,
+    master: slave ? toSummary(master) : null, slave: slave ? toSummary(slave) : null, slaveLossIsTail: tail, fsyncMsMax, lostWindowsMs: cycles.map((c) => c.counts.lostWindowMs ?? 0), fsyncMsMaxPerCycle: cycles.map((c) => c.fsyncMsMax), topicConfigLost: cycles.filter((c) => c.topicConfigLost).length, statusCounts,
   };
 }
 

@@ -84,7 +84,7 @@ test('message bodies: CRC catches a flipped byte; the pull decoder catches a bod
 function fault(partial: Partial<FaultSummary>): FaultSummary {
   return {
     crashes: 3, failedCycles: 0, errors: [], acked: 100, ackedLost: 0, lostWindowMsMax: 0, duplicates: 0, unackedStored: 0, corrupt: 0, queueGaps: 0, ackedMoved: 0,
-    master: null, slave: null, slaveLossIsTail: null, fsyncMsMax: 5, lostWindowsMs: [], fsyncMsMaxPerCycle: [], statusCounts: {}, ...partial,
+    master: null, slave: null, slaveLossIsTail: null, fsyncMsMax: 5, lostWindowsMs: [], fsyncMsMaxPerCycle: [], topicConfigLost: 0, statusCounts: {}, ...partial,
   };
 }
 
@@ -105,7 +105,7 @@ test('claims: SYNC_FLUSH violated by one lost ack; ASYNC_FLUSH window judged aga
 test('verify.csv has one row per fault and a total row; verify.md states the mode and every verdict', () => {
   const report: VerifyJson = {
     profile: 'p', engine: 'flushbench', mode: 'strict', startedAt: 'now', loadS: 2, crashesPerFault: 3, testFaults: null, powerCutProof: null,
-    faults: { powercut: fault({ ackedLost: 2, lostWindowMsMax: 40 }) },
+    faults: { powercut: fault({ ackedLost: 2, lostWindowMsMax: 40, topicConfigLost: 2 }) },
     total: { crashes: 3, acked: 100, ackedLost: 2, lostWindowMsMax: 40, duplicates: 0, unackedStored: 0, corrupt: 0, queueGaps: 0 },
     skipped: [{ fault: 'both-powercut', reason: 'DISK_NOT_ROOT: …' }], partition: null, diskFull: null,
     claims: [{ id: 'x', claim: 'SYNC_FLUSH claim', verdict: 'violated', detail: '2 lost' }],
@@ -118,4 +118,5 @@ test('verify.csv has one row per fault and a total row; verify.md states the mod
   assert.match(md, /Mode: strict/);
   assert.match(md, /\| SYNC_FLUSH claim \| violated \| 2 lost \|/);
   assert.match(md, /both-powercut skipped: DISK_NOT_ROOT/);
+  assert.match(md, /after 2 of 3 crashes the restarted master had lost the topic's config/);
 });
