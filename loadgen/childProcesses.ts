@@ -15,6 +15,9 @@ export interface ManagedProcess {
 }
 
 const live = new Set<ManagedProcess>();
+/** How long a failed start's stdio may take to close before its log tail is read anyway. */
+const LOG_DRAIN_TIMEOUT_MS = 2000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let exitHooksInstalled = false;
 
 function installExitHooks(): void {
@@ -59,6 +62,7 @@ export async function startBenchProcess(
   const { command, args: base } = benchCommand();
   const child = spawn(command, [...base, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
   const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  const stdioClosed = new Promise((resolve) => child.once('close', resolve));
   const managed: ManagedProcess = { name, child, logPath, exited };
   live.add(managed);
   void exited.then(() => live.delete(managed));
@@ -87,7 +91,10 @@ export async function startBenchProcess(
   } catch (error) {
     child.kill('SIGKILL');
     await exited;
-    log.end();
+    // 'exit' can come before the last stderr bytes are read: wait for the pipes to close and
+    // the log to reach the file, or the error would show an empty tail.
+    await Promise.race([stdioClosed, sleep(LOG_DRAIN_TIMEOUT_MS)]);
+    await new Promise<void>((resolve) => log.end(() => resolve()));
     const tail = fs.existsSync(logPath) ? fs.readFileSync(logPath, 'utf8').split('\n').slice(-15).join('\n') : '';
     throw new FlushbenchError((error as FlushbenchError).code ?? 'START_FAILED', `${(error as Error).message}. Last log lines (${logPath}):\n${tail}`);
   }

@@ -2,11 +2,9 @@
 // (flushbench, Apache RocketMQ), as scenario.md and scenario.html beside scenario.json.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { AsyncLagRate } from '../loadgen/scenarios/asyncLag.js';
-import type { Distribution, HistogramBin } from '../loadgen/scenarios/scenarioLoad.js';
-import type { EngineScenarioResult, ScenarioFile } from '../loadgen/scenarios/runScenario.js';
-import type { SaturationResult } from '../loadgen/scenarios/saturation.js';
-import type { SlaveRestartResult, SlaveStopResult } from '../loadgen/scenarios/slaveFaults.js';
+import type {
+  AsyncLagRate, Distribution, EngineScenarioResult, HistogramBin, SaturationResult, ScenarioFile, SlaveRestartResult, SlaveStopResult,
+} from './scenarioData.js';
 
 interface Table { caption: string; header: string[]; rows: string[][] }
 export interface ScenarioSection { title: string; notes: string[]; tables: Table[] }

@@ -3,7 +3,8 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { type Engine, ENGINES } from '../clusterLauncher.js';
-import { runScenario, SCENARIO_NAMES, type ScenarioName } from '../scenarios/runScenario.js';
+import { SCENARIO_NAMES, type ScenarioName } from '../../reports/scenarioData.js';
+import { runScenario } from '../scenarios/runScenario.js';
 import { renderScenarioMarkdown, scenarioSection } from '../../reports/scenarioReport.js';
 
 export function register(program: Command): void {

@@ -10,7 +10,8 @@ import { createRequest } from '../../protocol/remotingCommand.js';
 import { RemotingClient } from '../../protocol/remotingClient.js';
 import type { EngineCluster } from '../clusterLauncher.js';
 import { scrapeMetrics } from '../metricsScraper.js';
-import { type Distribution, distributionOf, sleep, startScenarioLoad } from './scenarioLoad.js';
+import type { AsyncLagRate } from '../../reports/scenarioData.js';
+import { distributionOf, sleep, startScenarioLoad } from './scenarioLoad.js';
 
 export interface AsyncLagOptions {
   rates: number[];
@@ -22,21 +23,6 @@ export interface AsyncLagOptions {
 }
 
 export interface LagSample { atMs: number; masterOffset: number; slaveOffset: number; metricLagBytes: number | null }
-
-export interface AsyncLagRate {
-  rate: number;
-  ackedPerSecond: number;
-  /** CommitLog bytes per second on the master in the window (turns bytes into ms). */
-  commitLogBytesPerSecond: number;
-  samples: number;
-  /** Samples whose runtime-info request failed or took longer than 3 s. */
-  failedSamples: number;
-  lagBytes: Distribution;
-  lagMs: Distribution;
-  /** flushbench only: the master's push2SlaveMaxOffset view; null for RocketMQ. */
-  metricLagBytes: Distribution | null;
-  metricLagMs: Distribution | null;
-}
 
 async function commitLogMaxOffset(client: RemotingClient): Promise<number> {
   const response = await client.invoke(createRequest(RequestCode.GET_BROKER_RUNTIME_INFO), 3000);

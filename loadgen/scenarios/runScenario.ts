@@ -7,32 +7,10 @@ import { FlushbenchError, errorMessage } from '../../protocol/errors.js';
 import { writeScenarioReport } from '../../reports/scenarioReport.js';
 import { type Engine, type EngineCluster, launchEngineCluster } from '../clusterLauncher.js';
 import { resolveProfiles } from '../profile.js';
-import { type AsyncLagRate, runAsyncLag } from './asyncLag.js';
-import { runSaturation, type SaturationResult } from './saturation.js';
-import { runSlaveRestart, runSlaveStop, type SlaveRestartResult, type SlaveStopResult } from './slaveFaults.js';
-
-export const SCENARIO_NAMES = ['slave-stop', 'slave-restart', 'saturation', 'async-lag'] as const;
-export type ScenarioName = (typeof SCENARIO_NAMES)[number];
-
-/** Durations and loads; `quick` shortens them for tests (same shape, fewer seconds). */
-export interface ScenarioSettings {
-  stopMs: number;
-  faultRate: number;
-  faultProducers: number;
-  beforeMs: number;
-  afterMs: number;
-  recoverLimitMs: number;
-  saturationProducers: number;
-  saturationWarmupMs: number;
-  saturationDurationMs: number;
-  lagRates: number[];
-  lagProducers: number;
-  lagWarmupMs: number;
-  lagDurationMs: number;
-  sendTimeoutMs: number;
-  /** broker.properties keys set on every node on top of the profile's (e.g. waitTimeMillsInSendQueue). */
-  brokerSet: Record<string, string>;
-}
+import { type EngineScenarioResult, SCENARIO_NAMES, type ScenarioFile, type ScenarioName, type ScenarioOutcome, type ScenarioSettings } from '../../reports/scenarioData.js';
+import { runAsyncLag } from './asyncLag.js';
+import { runSaturation } from './saturation.js';
+import { runSlaveRestart, runSlaveStop } from './slaveFaults.js';
 
 export const DEFAULT_SETTINGS: ScenarioSettings = {
   stopMs: 10_000, faultRate: 1000, faultProducers: 64, beforeMs: 3000, afterMs: 6000, recoverLimitMs: 90_000,
@@ -44,29 +22,6 @@ export const DEFAULT_SETTINGS: ScenarioSettings = {
 const PROFILE_OF: Record<ScenarioName, string> = {
   'slave-stop': 'async-sync', 'slave-restart': 'async-sync', saturation: 'single-sync-flush', 'async-lag': 'async-async',
 };
-
-export type ScenarioOutcome =
-  | { scenario: 'slave-stop'; result: SlaveStopResult }
-  | { scenario: 'slave-restart'; result: SlaveRestartResult }
-  | { scenario: 'saturation'; result: SaturationResult }
-  | { scenario: 'async-lag'; result: AsyncLagRate[] };
-
-export interface EngineScenarioResult {
-  engine: Engine;
-  engineLabel: string;
-  /** null when the engine could not run it (then `error` says why). */
-  outcome: ScenarioOutcome | null;
-  error: string | null;
-  elapsedMs: number;
-}
-
-export interface ScenarioFile {
-  scenario: ScenarioName;
-  profile: string;
-  startedAt: string;
-  settings: ScenarioSettings;
-  engines: EngineScenarioResult[];
-}
 
 export interface ScenarioRunOptions {
   name: ScenarioName;

@@ -3,29 +3,14 @@
 // and OS_PAGECACHE_BUSY, and the latency of what was acked.
 import type { EngineCluster } from '../clusterLauncher.js';
 import { SUCCESS_STATUSES } from '../ackRecorder.js';
-import { countStatuses, type Distribution, distributionOf, sleep, startScenarioLoad } from './scenarioLoad.js';
+import type { SaturationResult } from '../../reports/scenarioData.js';
+import { countStatuses, distributionOf, sleep, startScenarioLoad } from './scenarioLoad.js';
 
 export interface SaturationOptions {
   producers: number;
   warmupMs: number;
   durationMs: number;
   sendTimeoutMs: number;
-}
-
-export interface SaturationResult {
-  producers: number;
-  measuredMs: number;
-  answers: number;
-  statuses: Record<string, number>;
-  busyReasons: Record<string, number>;
-  systemBusyShare: number;
-  osPageCacheBusyShare: number;
-  /** Acked messages per second (SEND_OK + the flush/slave statuses). */
-  ackedPerSecond: number;
-  /** Latency of acked sends (ms). */
-  ackedLatencyMs: Distribution;
-  /** Latency of the refusals (ms): how fast the broker fails. */
-  refusalLatencyMs: Distribution;
 }
 
 const share = (part: number, all: number) => (all ? Math.round((10_000 * part) / all) / 10_000 : 0);

@@ -7,6 +7,7 @@ import { RemotingClient } from '../../protocol/remotingClient.js';
 import { fetchTopicRoute, writeQueues } from '../../protocol/route.js';
 import { AckRecorder, type AckStatus, busyReason } from '../ackRecorder.js';
 import { ProducerPool } from '../producers.js';
+import type { Distribution, HistogramBin } from '../../reports/scenarioData.js';
 import { createTopic } from '../topicAdmin.js';
 
 /** One answered (or failed) send; times in ms on Date.now()'s clock. */
@@ -97,8 +98,6 @@ export async function startScenarioLoad(o: ScenarioLoadOptions): Promise<Scenari
   return { recorder, stop: () => (stopping ??= stop()) };
 }
 
-export interface Distribution { n: number; min: number; p50: number; p90: number; p99: number; max: number; mean: number }
-
 /** Summary of a list of numbers (rounded to 0.1); n = 0 gives zeros. */
 export function distributionOf(values: readonly number[]): Distribution {
   if (values.length === 0) return { n: 0, min: 0, p50: 0, p90: 0, p99: 0, max: 0, mean: 0 };
@@ -110,9 +109,6 @@ export function distributionOf(values: readonly number[]): Distribution {
     mean: round(sorted.reduce((a, b) => a + b, 0) / sorted.length),
   };
 }
-
-/** Counts per bin [lowerMs, lowerMs + widthMs); values beyond the last bin land in it. */
-export interface HistogramBin { lowerMs: number; count: number }
 
 export function histogramOf(values: readonly number[], widthMs: number, bins: number): HistogramBin[] {
   const out = Array.from({ length: bins }, (_, i) => ({ lowerMs: i * widthMs, count: 0 }));

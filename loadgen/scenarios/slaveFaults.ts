@@ -5,8 +5,9 @@ import path from 'node:path';
 import { FlushbenchError } from '../../protocol/errors.js';
 import type { EngineCluster } from '../clusterLauncher.js';
 import { captureCommand, restartCommand, signalProcess, stopChild, waitForExit } from './processControl.js';
+import type { SlaveRestartResult, SlaveStopResult } from '../../reports/scenarioData.js';
 import {
-  countStatuses, type Distribution, distributionOf, type HistogramBin, histogramOf, type ScenarioLoadOptions, type SendEvent, sleep, startScenarioLoad,
+  countStatuses, distributionOf, histogramOf, type ScenarioLoadOptions, type SendEvent, sleep, startScenarioLoad,
 } from './scenarioLoad.js';
 
 export interface SlaveFaultOptions {
@@ -16,35 +17,6 @@ export interface SlaveFaultOptions {
   beforeMs: number;
   afterMs: number;
   sendTimeoutMs: number;
-}
-
-export interface SlaveStopResult {
-  stoppedMs: number;
-  sendsDuringStop: number;
-  statusesDuringStop: Record<string, number>;
-  /** Answer time − send time of every non-SEND_OK answer to a send made during the stop (ms). */
-  errorAnswerMs: Distribution;
-  /** The same, 250 ms bins from 0 to 8 s. */
-  errorAnswerHistogram: HistogramBin[];
-  /** When FLUSH_SLAVE_TIMEOUTs arrived, per 100 ms of the stop (bursts show GroupTransferService's 1 s check). */
-  timeoutArrivalsPer100Ms: HistogramBin[];
-  /** SIGCONT → first SEND_OK answer; null = none before the end. */
-  firstSendOkAfterContMs: number | null;
-  /** SEND_OK share of sends made 2 s or more after SIGCONT. */
-  sendOkShareAfterCont: number;
-}
-
-export interface SlaveRestartResult {
-  /** SIGKILL → the restarted slave process was spawned (its old process gone). */
-  respawnAfterKillMs: number;
-  /** Acks stopped (last SEND_OK before a pause > 200 ms after the kill) → they flow again (or the end). */
-  stallMs: number;
-  /** SIGKILL → first SEND_OK answer of the resumed flow (end of the stall). */
-  recoveredAfterKillMs: number | null;
-  /** Non-SEND_OK answers between the kill and the recovery. */
-  errorsUntilRecovery: number;
-  statusesUntilRecovery: Record<string, number>;
-  sendOkShareAfterRecovery: number;
 }
 
 function slaveOf(cluster: EngineCluster): { pid: number; name: string } {

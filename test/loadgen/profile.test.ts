@@ -14,7 +14,7 @@ const good = {
 
 test('every bundled profile validates, and all includes every claim profile', () => {
   const names = listProfiles();
-  for (const required of ['async-async', 'sync-async', 'async-sync', 'sync-sync', 'single-async-flush', 'single-sync-flush', 'least-pages', 'transient-pool', 'all']) {
+  for (const required of ['async-async', 'sync-async', 'async-sync', 'sync-sync', 'single-async-flush', 'single-sync-flush', 'least-pages', 'transient-pool', 'dledger', 'dledger-sync-flush', 'all']) {
     assert.ok(names.includes(required), `missing profile ${required}`);
   }
   for (const name of names) assert.ok(resolveProfiles(name).length >= 1, name);

@@ -2,9 +2,8 @@
 // moderate rate stays below 100 ms (the master's 100 ms transfer wait) plus the transfer time.
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import type { AsyncLagRate } from '../../loadgen/scenarios/asyncLag.js';
 import { runScenario } from '../../loadgen/scenarios/runScenario.js';
-import type { SaturationResult } from '../../loadgen/scenarios/saturation.js';
+import type { AsyncLagRate, SaturationResult } from '../../reports/scenarioData.js';
 import { diskScratchDir, removeScratch, scratchDir } from '../support/scratch.js';
 
 test('saturation: 256 producers on single-sync-flush get SYSTEM_BUSY, answered fast', { timeout: 60_000 }, async (t) => {

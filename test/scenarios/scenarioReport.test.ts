@@ -1,7 +1,7 @@
 // The scenario pieces that need no broker: the SEND_OK gap finder and the side-by-side report.
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import type { ScenarioFile } from '../../loadgen/scenarios/runScenario.js';
+import type { ScenarioFile } from '../../reports/scenarioData.js';
 import { DEFAULT_SETTINGS } from '../../loadgen/scenarios/runScenario.js';
 import { distributionOf, histogramOf } from '../../loadgen/scenarios/scenarioLoad.js';
 import { ackFlowAfter } from '../../loadgen/scenarios/slaveFaults.js';

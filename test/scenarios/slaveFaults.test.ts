@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { runScenario } from '../../loadgen/scenarios/runScenario.js';
-import type { SlaveRestartResult, SlaveStopResult } from '../../loadgen/scenarios/slaveFaults.js';
+import type { SlaveRestartResult, SlaveStopResult } from '../../reports/scenarioData.js';
 import { removeScratch, scratchDir } from '../support/scratch.js';
 
 const QUICK = { faultRate: 400, faultProducers: 16, beforeMs: 1500, afterMs: 1000, sendTimeoutMs: 6000, recoverLimitMs: 25_000 };
