@@ -38,6 +38,9 @@ export const PROFILES_DIR = path.resolve(path.dirname(new URL(import.meta.url).p
 // keeps the load shape the same on flushbench, Apache RocketMQ and a remote cluster.
 export const DEFAULT_LOAD: LoadSettings = {
   driver: 'remoting', producers: 64, sizeBytes: 128, batch: 1, topic: 'FlushbenchTest', queues: 8, durationS: 20, warmupS: 5, rate: null, consumers: 0,
+  // One connection per broker, shared by all producers: what RocketMQ's benchmark Producer does
+  // (-w threads share one DefaultMQProducer, hence one channel per broker).
+  connections: 1,
 };
 
 const TOP_KEYS = new Set(['name', 'description', 'claim', 'nodes', 'load', 'variants', 'includes']);
@@ -118,9 +121,11 @@ export function validateProfile(raw: unknown, source: string): Profile {
 }
 
 export function validateLoad(load: LoadSettings, source: string): void {
-  const positive = ['producers', 'sizeBytes', 'batch', 'queues', 'durationS'] as const;
+  const positive = ['producers', 'sizeBytes', 'batch', 'queues', 'durationS', 'connections'] as const;
   for (const key of positive) {
-    if (!Number.isFinite(load[key]) || load[key] <= 0) fail(source, `load.${key}`, `must be a positive number, got ${JSON.stringify(load[key])}`);
+    const value = load[key];
+    if (value === undefined && key === 'connections') continue;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) fail(source, `load.${key}`, `must be a positive number, got ${JSON.stringify(load[key])}`);
   }
   if (!Number.isFinite(load.warmupS) || load.warmupS < 0) fail(source, 'load.warmupS', 'must be ≥ 0');
   if (load.rate !== null && (!Number.isFinite(load.rate) || load.rate <= 0)) fail(source, 'load.rate', 'must be a positive number of messages per second, or null');

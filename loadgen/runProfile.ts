@@ -46,7 +46,6 @@ export interface RunOptions {
 /** What summary.json calls a cluster bench run did not launch: it cannot know which broker that is. */
 export const REMOTE_ENGINE_LABEL = 'remote';
 
-const PRODUCERS_PER_CONNECTION = 16;
 /** How long a new topic may take to appear on the name server, and how often to ask. */
 const ROUTE_TIMEOUT_MS = 5000;
 const ROUTE_RETRY_MS = 100;
@@ -153,14 +152,14 @@ async function ensureTopic(ctx: RunContext, namesrv: string): Promise<void> {
   }
 }
 
-/** Round-robin over a few connections per broker, opened on first use. */
+/** Round-robin over load.connections connections per broker (default 1), opened on first use. */
 function connectionPool(ctx: RunContext): (address: string) => RemotingClient {
   const pools = new Map<string, RemotingClient[]>();
   let round = 0;
   return (address) => {
     let list = pools.get(address);
     if (!list) {
-      const connections = Math.max(1, Math.ceil(ctx.load.producers / PRODUCERS_PER_CONNECTION));
+      const connections = Math.max(1, Math.min(ctx.load.producers, ctx.load.connections ?? 1));
       list = Array.from({ length: connections }, () => new RemotingClient(address, { serializeType: SerializeType[ctx.options.serializeType], liteResponses: true }));
       ctx.clients.push(...list);
       pools.set(address, list);

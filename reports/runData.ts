@@ -71,6 +71,8 @@ export interface LoadSettings {
   warmupS: number;
   rate: number | null;
   consumers: number;
+  /** Connections per broker the producers share (1 = one DefaultMQProducer shared by every thread, as RocketMQ's benchmark Producer does). Absent in older summaries = 4. */
+  connections?: number;
 }
 
 /** One profile (or one variant of a sweep) measured `runs.length` times. */

@@ -4,7 +4,9 @@
 // For each: TPS and CPU µs per acknowledged message of the server and of the load generator,
 // alternated (ours, Redis, ours, Redis …) so host drift falls on both. A benchmark: it reports
 // numbers and asserts nothing.
-//   npm run bench:redis -- [--duration 10] [--repeat 2] [--store-dir .flushbench-store]
+//   npm run bench:redis -- [--duration 10] [--repeat 2] [--connections 1] [--store-dir .flushbench-store]
+// --connections: our producers' connections per broker (default 1, like one DefaultMQProducer;
+// redis-benchmark opens one per client, i.e. 64).
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -59,11 +61,11 @@ function runMeasured(command: string, args: string[], timeoutMs: number): Promis
   });
 }
 
-async function ours(profile: string, seconds: number, storeDir: string): Promise<Sample> {
+async function ours(profile: string, seconds: number, storeDir: string, connections: number): Promise<Sample> {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'fb-redis-baseline-'));
   try {
     await runMeasured(process.execPath, [cliPath, 'run', '--profile', profile, '--duration', String(seconds), '--warmup', '3', '--no-calibrate', '--quiet',
-      '--producers', String(CLIENTS), '--size', String(BODY_BYTES), '--store-dir', storeDir, '--out', out], (seconds + 120) * 1000);
+      '--producers', String(CLIENTS), '--size', String(BODY_BYTES), '--connections', String(connections), '--store-dir', storeDir, '--out', out], (seconds + 120) * 1000);
     const result = validateSummary(JSON.parse(fs.readFileSync(path.join(out, 'summary.json'), 'utf8'))).results[0];
     return { tps: result.tps.mean, serverUsPerOp: result.cpu?.brokersTotalUsPerMsg ?? null, loadgenUsPerOp: result.cpu?.loadgenUsPerMsg ?? null, stealPercent: result.cpu?.hostStealPercent ?? null };
   } finally {
@@ -109,7 +111,9 @@ const mean = (values: Array<number | null>) => {
 const f = (value: number | null, digits = 1) => (value === null ? '—' : value.toFixed(digits));
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { duration: { type: 'string', default: '10' }, repeat: { type: 'string', default: '2' }, 'store-dir': { type: 'string', default: '.flushbench-store' } } });
+  const { values } = parseArgs({ options: { duration: { type: 'string', default: '10' }, repeat: { type: 'string', default: '2' }, 'store-dir': { type: 'string', default: '.flushbench-store' }, connections: { type: 'string', default: '1' } } });
+  const connections = Number(values.connections);
+  if (!(Number.isInteger(connections) && connections >= 1 && connections <= CLIENTS)) throw new Error(`--connections 1..${CLIENTS}`);
   const seconds = Number(values.duration);
   const repeat = Number(values.repeat);
   if (!(seconds > 0 && seconds <= 600) || !(Number.isInteger(repeat) && repeat >= 1 && repeat <= 10)) throw new Error('--duration 1..600 s, --repeat 1..10');
@@ -126,7 +130,7 @@ async function main(): Promise<void> {
     const redisSamples: Sample[] = [];
     for (let i = 0; i < repeat; i++) {
       process.stderr.write(`${pair.profile} run ${i + 1}/${repeat}…\n`);
-      const a = await ours(pair.profile, seconds, storeDir);
+      const a = await ours(pair.profile, seconds, storeDir, connections);
       oursSamples.push(a);
       process.stderr.write(`redis appendfsync ${pair.appendfsync} run ${i + 1}/${repeat}…\n`);
       redisSamples.push(await redis(pair.appendfsync, seconds, a.tps, storeDir));
@@ -137,7 +141,7 @@ async function main(): Promise<void> {
     rows.push(`| ${pair.profile} vs appendfsync ${pair.appendfsync} | ${f(o.server)} | ${f(r.server)} | ${f(ratio(o.server, r.server), 2)} | ${f(o.loadgen)} | ${f(r.loadgen)} | ${f(o.tps, 0)} | ${f(r.tps, 0)} | ${f(ratio(o.tps, r.tps), 2)} | ${f(o.steal)} |`);
   }
   process.stdout.write([
-    `flushbench vs Redis ${execFileSync('redis-server', ['--version'], { encoding: 'utf8' }).match(/v=(\S+)/)?.[1] ?? ''}: ${CLIENTS} clients, ${BODY_BYTES} B, ${seconds} s, ${repeat} alternations, store ${storeDir}`,
+    `flushbench vs Redis ${execFileSync('redis-server', ['--version'], { encoding: 'utf8' }).match(/v=(\S+)/)?.[1] ?? ''}: ${CLIENTS} clients, ${BODY_BYTES} B, ${seconds} s, ${repeat} alternations, store ${storeDir}; our producers share ${connections} connection(s), redis-benchmark opens ${CLIENTS}`,
     '',
     '| setting | broker CPU µs/msg | Redis CPU µs/SET | broker ÷ Redis | bench run µs/msg | redis-benchmark µs/req | our TPS | Redis TPS | TPS ours ÷ Redis | steal % (ours) |',
     '|---|---|---|---|---|---|---|---|---|---|',

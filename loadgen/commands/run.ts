@@ -38,6 +38,7 @@ export interface RunCommandOptions {
   /** The binary distribution whose benchmark Producer --driver rocketmq-benchmark runs. */
   rocketmqHome?: string;
   consumers?: string;
+  connections?: string;
   /** ssd (the real disk), hdd or hdd:iops=N,bps=M (an emulated HDD). */
   disk?: string;
   /** flushbench (default), rocketmq or both. */
@@ -80,6 +81,7 @@ export function register(program: Command): void {
     .option('--rocketmq-home <dir>', 'with --driver rocketmq-benchmark: an unpacked RocketMQ binary distribution whose own Producer and client to run (default: the Maven-fetched 4.9.7 client with rocketmq-example 4.7.0)')
     .option('--rate <msgs/s>', 'open-loop target rate with coordinated-omission correction (default: closed loop)')
     .option('--consumers <n>', 'long-polling consumers measuring end-to-end latency (default 0)')
+    .option('--connections <n>', 'connections per broker the producers share (default 1, like one DefaultMQProducer; redis-benchmark -c opens one per client)')
     .option('--warmup <s>', 'warm-up seconds, not measured')
     .option('--duration <s>', 'measured seconds per run')
     .option('--repeat <n>', 'runs per profile; the report gives mean and spread', '1')
@@ -104,7 +106,7 @@ export function register(program: Command): void {
 function loadOverrides(options: RunCommandOptions): string[] {
   const map: Array<[keyof RunCommandOptions, string]> = [
     ['producers', 'producers'], ['size', 'sizeBytes'], ['batch', 'batch'], ['topic', 'topic'], ['queues', 'queues'],
-    ['rate', 'rate'], ['warmup', 'warmupS'], ['duration', 'durationS'], ['consumers', 'consumers'],
+    ['rate', 'rate'], ['warmup', 'warmupS'], ['duration', 'durationS'], ['consumers', 'consumers'], ['connections', 'connections'],
   ];
   return map.filter(([flag]) => options[flag] !== undefined).map(([flag, field]) => `load.${field}=${options[flag]}`);
 }
