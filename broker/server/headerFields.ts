@@ -24,9 +24,33 @@ function shown(value: string): string {
   return JSON.stringify(value.length > VALUE_CHARS_MAX ? `${value.slice(0, VALUE_CHARS_MAX)}…` : value);
 }
 
+/** Up to 15 digits are exact in a double: such values are read by a char loop (the hot path). */
+const FAST_DIGITS_MAX = 15;
+
+/** Java's parseLong for [+-]?digits of at most 15 digits; NaN otherwise (the slow path decides). */
+function parseShortDecimal(value: string): number {
+  const length = value.length;
+  let i = 0;
+  let sign = 1;
+  const first = value.charCodeAt(0);
+  if (first === 45 /* - */ || first === 43 /* + */) {
+    sign = first === 45 ? -1 : 1;
+    i = 1;
+  }
+  if (length === i || length - i > FAST_DIGITS_MAX) return Number.NaN;
+  let result = 0;
+  for (; i < length; i++) {
+    const digit = value.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return Number.NaN;
+    result = result * 10 + digit;
+  }
+  return sign === 1 ? result : -result || 0; // Java longs have no -0
+}
+
 /** `value` as an integer in min..max, or a BAD_HEADER error naming the field, the value and the range. */
 export function parseIntegerField(value: string, name: string, min: number, max: number): number {
-  const parsed = DECIMAL.test(value) ? Number(value) : Number.NaN;
+  let parsed = parseShortDecimal(value);
+  if (Number.isNaN(parsed)) parsed = DECIMAL.test(value) ? Number(value) : Number.NaN;
   if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
     throw new FlushbenchError('BAD_HEADER', `header field ${name}=${shown(value)} is not an integer in ${min}..${max}`);
   }

@@ -17,7 +17,21 @@ function quoted(name: string): string {
   return JSON.stringify(name.length > QUOTE_CHARS_MAX ? `${name.slice(0, QUOTE_CHARS_MAX)}…` : name);
 }
 
+/** Names already found valid (every send names a topic and a group): bounded, cleared when full. */
+const validNames = new Set<string>();
+const VALID_NAMES_MAX = 4096;
+
 function nameProblem(kind: string, name: string, maxLength: number): string | null {
+  if (validNames.has(name) && name.length <= maxLength) return null;
+  const problem = checkName(kind, name, maxLength);
+  if (problem === null) {
+    if (validNames.size >= VALID_NAMES_MAX) validNames.clear();
+    validNames.add(name);
+  }
+  return problem;
+}
+
+function checkName(kind: string, name: string, maxLength: number): string | null {
   if (!name) return `the ${kind} name is empty`;
   if (name.length > maxLength) return `the ${kind} name ${quoted(name)} has ${name.length} characters; at most ${maxLength} are allowed`;
   if (!VALID_NAME.test(name)) return `the ${kind} name ${quoted(name)} contains characters outside ^[%|a-zA-Z0-9_-]+$`;
