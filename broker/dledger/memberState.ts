@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { DLedgerSettings } from './dledgerConfig.js';
+import { writeFileDurably } from '../durableFile.js';
 
 export type Role = 'CANDIDATE' | 'FOLLOWER' | 'LEADER';
 
@@ -42,15 +43,8 @@ export class MemberState {
   }
 
   private persist(): void {
-    const temp = `${this.termPath}.tmp`;
-    const fd = fs.openSync(temp, 'w');
-    try {
-      fs.writeSync(fd, JSON.stringify({ currTerm: this.currTerm, voteLeader: this.voteFor }));
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(temp, this.termPath);
+    // Raft safety: a vote must survive a power cut, or a node could vote twice in one term.
+    writeFileDurably(this.termPath, JSON.stringify({ currTerm: this.currTerm, voteLeader: this.voteFor }));
   }
 
   /** A larger term seen, or an election lost: no leader known, no vote yet in `term`. */

@@ -1,8 +1,8 @@
 // Committed consumer offsets (ConsumerOffsetManager): "topic@group" → queueId → offset,
 // persisted to config/consumerOffset.json every 5 s and at shutdown (write-then-rename).
 import fs from 'node:fs';
-import path from 'node:path';
 import { childLogger } from '../../protocol/logger.js';
+import { writeFileDurably } from '../durableFile.js';
 
 const log = childLogger('consumer-offsets');
 const PERSIST_INTERVAL_MS = 5000;
@@ -82,9 +82,7 @@ export class ConsumerOffsetManager {
     if (!this.dirty) return;
     this.dirty = false;
     try {
-      fs.mkdirSync(path.dirname(this.filePath), { recursive: true });
-      fs.writeFileSync(`${this.filePath}.tmp`, this.encode(true));
-      fs.renameSync(`${this.filePath}.tmp`, this.filePath);
+      writeFileDurably(this.filePath, this.encode(true));
     } catch (error) {
       this.dirty = true;
       log.error({ file: this.filePath, err: String(error) }, 'cannot persist consumer offsets; will retry');

@@ -8,7 +8,6 @@
 // into its real topic. Offsets go to config/delayOffset.json every flushDelayOffsetInterval and
 // at shutdown, so a restart neither loses nor repeats deliveries. Only a master delivers.
 import fs from 'node:fs';
-import path from 'node:path';
 import { errnoCode, errorMessage, FlushbenchError } from '../../protocol/errors.js';
 import { childLogger, type Logger } from '../../protocol/logger.js';
 import { parseLenientJson } from '../../protocol/lenientJson.js';
@@ -19,6 +18,7 @@ import {
 import type { MessageStore } from '../store/messageStore.js';
 import { INT32_MAX } from './headerFields.js';
 import { topicNameProblem } from './nameValidator.js';
+import { writeFileDurably } from '../durableFile.js';
 
 /** FIRST_DELAY_TIME: each level's first look, after start. */
 export const FIRST_DELAY_MS = 1000;
@@ -251,9 +251,7 @@ export class ScheduleMessageService {
     if (json === this.persistedJson) return;
     const file = this.settings.delayOffsetPath;
     try {
-      fs.mkdirSync(path.dirname(file), { recursive: true });
-      fs.writeFileSync(`${file}.tmp`, json);
-      fs.renameSync(`${file}.tmp`, file);
+      writeFileDurably(file, json);
       this.persistedJson = json;
     } catch (error) {
       this.log.error({ file, err: errorMessage(error) }, 'cannot write the delay offsets; a restart would deliver some delayed messages again');

@@ -3,8 +3,6 @@
 // start and then every 10 s, so consumers that turn to the slave while the master is away find
 // their offsets there. The master's broker address is the masterAddr the name server returned
 // to the slave's last REGISTER_BROKER; while it is unknown nothing is fetched.
-import fs from 'node:fs';
-import path from 'node:path';
 import { errorMessage, FlushbenchError } from '../../protocol/errors.js';
 import { childLogger, type Logger } from '../../protocol/logger.js';
 import { RequestCode, ResponseCode } from '../../protocol/codes.js';
@@ -13,6 +11,7 @@ import { createRequest } from '../../protocol/remotingCommand.js';
 import { RemotingClient } from '../../protocol/remotingClient.js';
 import type { ConsumerOffsetManager } from './consumerOffsetManager.js';
 import type { DataVersion, TopicConfig, TopicConfigManager } from './topicConfigManager.js';
+import { writeFileDurably } from '../durableFile.js';
 
 /** BrokerController.handleSlaveSynchronize: scheduleAtFixedRate(syncAll, 1000 * 3, 1000 * 10). */
 export const SLAVE_SYNC_INITIAL_DELAY_MS = 3000;
@@ -244,9 +243,7 @@ export class SlaveSynchronize {
     objectField(parseObject(body, 'GET_ALL_DELAY_OFFSET'), 'offsetTable', 'GET_ALL_DELAY_OFFSET');
     if (this.stopped || json === this.lastDelayOffsetJson) return;
     const file = this.settings.delayOffsetPath;
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(`${file}.tmp`, json);
-    fs.renameSync(`${file}.tmp`, file);
+    writeFileDurably(file, json);
     this.lastDelayOffsetJson = json;
   }
 

@@ -1,10 +1,10 @@
 // Topics of one broker (TopicConfigManager): system topics at start, auto-creation from the
 // TBW102 template, %RETRY% topics for consumer groups, persisted to config/topics.json.
 import fs from 'node:fs';
-import path from 'node:path';
 import { childLogger } from '../../protocol/logger.js';
 import { Perm } from '../../protocol/route.js';
 import { checkTopic, topicNameProblem } from './nameValidator.js';
+import { writeFileDurably } from '../durableFile.js';
 
 const log = childLogger('topics');
 
@@ -82,10 +82,7 @@ export class TopicConfigManager {
   }
 
   persist(): void {
-    fs.mkdirSync(path.dirname(this.filePath), { recursive: true });
-    const tmp = `${this.filePath}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify({ topicConfigTable: Object.fromEntries(this.topics), dataVersion: this.dataVersion }, null, 2));
-    fs.renameSync(tmp, this.filePath);
+    writeFileDurably(this.filePath, JSON.stringify({ topicConfigTable: Object.fromEntries(this.topics), dataVersion: this.dataVersion }, null, 2));
   }
 
   get(topic: string): TopicConfig | undefined {
