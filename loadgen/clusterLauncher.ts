@@ -4,13 +4,13 @@
 // Two engines give the same Cluster shape: flushbench's own broker (here) and Apache RocketMQ
 // (rocketmq/rocketmqCluster.ts), so a run does not care which one it drives.
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { FlushbenchError } from '../protocol/errors.js';
 import { type ManagedProcess, startBenchProcess, stopProcess } from './childProcesses.js';
 import { scrapeMetrics } from './metricsScraper.js';
 import type { ProfileNode } from './profile.js';
 import { launchRocketmqCluster } from './rocketmq/rocketmqCluster.js';
+import { freeBrokerPort } from './freePorts.js';
 
 /** Which broker implementation a launched cluster runs. */
 export type Engine = 'flushbench' | 'rocketmq';
@@ -66,29 +66,6 @@ export async function launchEngineCluster(engine: Engine, nodes: ProfileNode[], 
 
 const HOST = '127.0.0.1';
 
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, HOST, () => server.close(() => resolve(true)));
-  });
-}
-
-/** A listenPort whose VIP port (−2) and HA port (+1) are free too. */
-async function freeBrokerPort(taken: Set<number>): Promise<number> {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const port = 20_000 + Math.floor(Math.random() * 20_000);
-    const block = [port - 2, port - 1, port, port + 1];
-    if (block.some((p) => taken.has(p))) continue;
-    const free = await Promise.all(block.map(portFree));
-    if (free.every(Boolean)) {
-      for (const p of block) taken.add(p);
-      return port;
-    }
-  }
-  throw new FlushbenchError('NO_FREE_PORT', 'could not find 4 consecutive free ports on 127.0.0.1');
-}
-
 /** flushbench's own broker: `bench namesrv` and one `bench broker` per node. */
 export async function launchCluster(nodes: ProfileNode[], options: LaunchOptions): Promise<Cluster> {
   const started: ManagedProcess[] = [];
@@ -106,7 +83,7 @@ export async function launchCluster(nodes: ProfileNode[], options: LaunchOptions
     const ordered = [...nodes.filter((n) => n.role === 'master'), ...nodes.filter((n) => n.role === 'slave')];
     const dledger = await dledgerPeerProperties(ordered, taken);
     for (const node of ordered) {
-      const listenPort = await freeBrokerPort(taken);
+      const listenPort = await freeBrokerPort(taken, HOST);
       const storeRoot = path.join(options.storeDir, node.name);
       fs.mkdirSync(storeRoot, { recursive: true });
       const master = launched.find((l) => l.node.role === 'master' && l.node.brokerName === node.brokerName);
@@ -175,7 +152,7 @@ async function dledgerPeerProperties(nodes: ProfileNode[], taken: Set<number>): 
   }
   for (const [brokerName, members] of groups) {
     const ports: number[] = [];
-    for (const _member of members) ports.push(await freeBrokerPort(taken));
+    for (const _member of members) ports.push(await freeBrokerPort(taken, HOST));
     const peers = ports.map((port, i) => `n${i}-${HOST}:${port}`).join(';');
     members.forEach((member, i) => out.set(member.name, { dLegerGroup: brokerName, dLegerPeers: peers, dLegerSelfId: `n${i}` }));
   }

@@ -172,3 +172,16 @@ function syncDirectory(dir: string): void {
     if (fd !== null) fs.closeSync(fd);
   }
 }
+
+/**
+ * Writes `value` into an existing sysctl-like file: no O_CREAT (a missing key is never created)
+ * and O_NOFOLLOW (a symlink is never followed). Throws the raw error; callers say what it means.
+ */
+export function writeExistingFile(file: string, value: string): void {
+  const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_TRUNC | fs.constants.O_NOFOLLOW);
+  try {
+    fs.writeSync(fd, `${value}\n`);
+  } finally {
+    fs.closeSync(fd);
+  }
+}

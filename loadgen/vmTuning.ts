@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { errnoCode, FlushbenchError } from '../protocol/errors.js';
-import { type HostStateSpec, leftoverHostStateNotice, restoreHostState, saveHostState, checkValues } from './hostState.js';
+import { type HostStateSpec, leftoverHostStateNotice, restoreHostState, saveHostState, checkValues, writeExistingFile } from './hostState.js';
 
 export const PROC_SYS = '/proc/sys';
 
@@ -49,12 +49,7 @@ export function writeSettings(settings: Record<string, string>, procSys = PROC_S
   for (const [key, value] of Object.entries(values)) {
     const file = sysctlPath(procSys, key);
     try {
-      const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_TRUNC | fs.constants.O_NOFOLLOW);
-      try {
-        fs.writeSync(fd, `${value}\n`);
-      } finally {
-        fs.closeSync(fd);
-      }
+      writeExistingFile(file, value);
     } catch (error) {
       const code = errnoCode(error);
       throw new FlushbenchError('TUNE_FAILED', `cannot write ${file} (${code ?? String(error)}); run as root${code === 'EROFS' ? ' on a host where /proc/sys is writable' : ''}`);

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errnoCode, errorMessage, FlushbenchError } from '../../protocol/errors.js';
-import { type HostStateSpec, readHostState, removeHostState, restoreHostState, saveHostState } from '../hostState.js';
+import { type HostStateSpec, readHostState, removeHostState, restoreHostState, saveHostState, writeExistingFile } from '../hostState.js';
 import { defaultDiskStateDir, processAlive } from './diskRegistry.js';
 
 /** One hour: far longer than any power-cut test, short enough to be harmless if left behind. */
@@ -62,12 +62,7 @@ function writeSysctls(procSys: string, values: Record<string, string>): void {
   for (const [key, value] of Object.entries(values)) {
     const file = sysctlPath(procSys, key);
     try {
-      const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_TRUNC | fs.constants.O_NOFOLLOW);
-      try {
-        fs.writeSync(fd, `${value}\n`);
-      } finally {
-        fs.closeSync(fd);
-      }
+      writeExistingFile(file, value);
     } catch (error) {
       throw new FlushbenchError('DISK_SYSCTL_FAILED', `cannot write ${file} (${errnoCode(error) ?? String(error)}); strict power-cut mode needs root and a writable /proc/sys`);
     }

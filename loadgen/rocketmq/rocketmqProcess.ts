@@ -6,12 +6,15 @@
 // when this process gets SIGINT/SIGTERM.
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { FlushbenchError, errorMessage } from '../../protocol/errors.js';
 import { fetchClusterInfo } from '../topicAdmin.js';
 import { javaMajorVersion, type RocketmqLib } from './fetch.js';
 import { buildBrokerConfig, checkHeap, DEFAULT_BROKER_HEAP, DEFAULT_NAMESRV_HEAP, directMemoryBytes, jvmArgs, logbackXml, LOOPBACK } from './rocketmqConfig.js';
+import { freeBrokerPort, freePort } from '../freePorts.js';
+
+/** RocketMQ 4.9.x binds its ports on every address (it has no bind-address setting), so ports must be free on all of them. */
+const ANY_INTERFACE = undefined;
 
 export interface RocketmqStartOptions {
   lib: RocketmqLib;
@@ -92,40 +95,6 @@ async function stopJava(java: JavaProcess, graceMs: number): Promise<string> {
   const how = await java.exited;
   clearTimeout(timer);
   return how;
-}
-
-/** Free on every interface: RocketMQ 4.9.x binds its ports on all addresses, not loopback. */
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, () => server.close(() => resolve(true)));
-  });
-}
-
-/** A broker listenPort whose listenPort − 2 (VIP) … + 1 (HA) are free and not taken by another node of this cluster. */
-async function pickBrokerPort(taken: Set<number>): Promise<number> {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const listenPort = 20_000 + Math.floor(Math.random() * 20_000);
-    const block = [listenPort - 2, listenPort - 1, listenPort, listenPort + 1];
-    if (block.some((p) => taken.has(p))) continue;
-    if ((await Promise.all(block.map(portFree))).every(Boolean)) {
-      for (const p of block) taken.add(p);
-      return listenPort;
-    }
-  }
-  throw new FlushbenchError('NO_FREE_PORT', 'found no free port block (listenPort − 2 … listenPort + 1) in 20000-40000 for a RocketMQ broker');
-}
-
-async function pickNamesrvPort(taken: Set<number>): Promise<number> {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const port = 20_000 + Math.floor(Math.random() * 20_000);
-    if (!taken.has(port) && (await portFree(port))) {
-      taken.add(port);
-      return port;
-    }
-  }
-  throw new FlushbenchError('NO_FREE_PORT', 'found no free port in 20000-40000 for the RocketMQ name server');
 }
 
 function fileTail(filePath: string, lines: number): string {
@@ -258,7 +227,7 @@ export async function startRocketmqCluster(options: RocketmqClusterOptions): Pro
   const namesrvHome = path.join(homeRoot, single ? 'home' : 'namesrv');
   const namesrvLogDir = prepareHome(namesrvHome);
   const taken = new Set<number>();
-  const namesrvPort = await pickNamesrvPort(taken);
+  const namesrvPort = await freePort(taken, ANY_INTERFACE);
   const namesrvAddress = `${LOOPBACK}:${namesrvPort}`;
   const namesrvPropertiesPath = path.join(namesrvHome, 'conf', 'namesrv.properties');
   fs.writeFileSync(namesrvPropertiesPath, `listenPort=${namesrvPort}\n`);
@@ -283,7 +252,7 @@ export async function startRocketmqCluster(options: RocketmqClusterOptions): Pro
     for (const spec of ordered) {
       const homeDir = single ? namesrvHome : path.join(homeRoot, spec.name, 'home');
       const logDir = single ? namesrvLogDir : prepareHome(homeDir);
-      const listenPort = await pickBrokerPort(taken);
+      const listenPort = await freeBrokerPort(taken, ANY_INTERFACE);
       const brokerName = spec.settings.brokerName ?? 'broker-a';
       const master = nodes.find((n) => n.brokerName === brokerName && n.brokerId === '0');
       const settings = { ...spec.settings, ...(isSlave(spec) && master && !spec.settings.haMasterAddress ? { haMasterAddress: `${LOOPBACK}:${Number(master.properties.listenPort) + 1}` } : {}) };

@@ -2,7 +2,6 @@
 // each broker directly): each node keeps its ports across restarts, so a slave finds its
 // restarted master again, and its store lives on its own directory or loop disk.
 import fs from 'node:fs';
-import net from 'node:net';
 import { RequestCode, ResponseCode } from '../../protocol/codes.js';
 import { FlushbenchError } from '../../protocol/errors.js';
 import { createRequest } from '../../protocol/remotingCommand.js';
@@ -12,6 +11,7 @@ import { type ManagedProcess, startBenchProcess, stopProcess } from '../childPro
 import { scrapeMetrics } from '../metricsScraper.js';
 import type { ProfileNode } from '../profile.js';
 import { updateTopicRequest } from '../topicAdmin.js';
+import { freeBrokerPort } from '../freePorts.js';
 
 const HOST = '127.0.0.1';
 
@@ -26,28 +26,6 @@ export interface VerifyNode {
   storeRoot: string;
 }
 
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, HOST, () => server.close(() => resolve(true)));
-  });
-}
-
-/** listenPort with its VIP port (−2) and HA port (+1) free too. */
-async function freeBrokerPort(taken: Set<number>): Promise<number> {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const port = 20_000 + Math.floor(Math.random() * 20_000);
-    const block = [port - 2, port - 1, port, port + 1];
-    if (block.some((p) => taken.has(p))) continue;
-    if ((await Promise.all(block.map(portFree))).every(Boolean)) {
-      for (const p of block) taken.add(p);
-      return port;
-    }
-  }
-  throw new FlushbenchError('NO_FREE_PORT', 'could not find 4 consecutive free ports on 127.0.0.1');
-}
-
 /**
  * Plans the nodes of a profile: ports, and the properties of each (the profile's, then
  * `overrides`, then what verify needs: slaveReadEnable so a slave serves the failover read).
@@ -57,7 +35,7 @@ export async function planNodes(specs: readonly ProfileNode[], overrides: Record
   const nodes: VerifyNode[] = [];
   const ordered = [...specs.filter((n) => n.role === 'master'), ...specs.filter((n) => n.role === 'slave')];
   for (const spec of ordered) {
-    const listenPort = await freeBrokerPort(taken);
+    const listenPort = await freeBrokerPort(taken, HOST);
     const master = nodes.find((n) => n.spec.role === 'master' && n.spec.brokerName === spec.brokerName);
     const properties: Record<string, string> = {
       brokerClusterName: 'FlushbenchVerify', brokerName: spec.brokerName, brokerIP1: HOST, namesrvAddr: '', metricsPort: '-1',

@@ -2,16 +2,11 @@
 // ledger reads: crashes, acked, ackedLost, lostWindowMsMax, duplicates, unackedStored, corrupt,
 // queueGaps — per fault and in total).
 import type { CycleResult } from './crashCycle.js';
+import type { VerifyCounts } from '../../reports/verifyReport.js';
 import { addCounts, emptyCounts, type LossCounts } from './tally.js';
 
-export interface CountsSummary {
-  acked: number;
-  ackedLost: number;
-  lostWindowMsMax: number;
-  duplicates: number;
-  unackedStored: number;
-  corrupt: number;
-  queueGaps: number;
+/** verify.json's counts (the shape reports/verifyReport.ts reads) and the moves only loadgen tracks. */
+export interface CountsSummary extends VerifyCounts {
   ackedMoved: number;
 }
 
