@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { errnoCode, FlushbenchError } from '../protocol/errors.js';
+import { processAlive } from '../broker/processAlive.js';
 
 /** What may be saved and written back. */
 export interface HostStateSpec {
@@ -149,15 +150,6 @@ export function leftoverHostStateNotice(stateFile: string, spec: HostStateSpec):
   const alive = state.pid > 0 && state.pid !== process.pid && processAlive(state.pid);
   return `${stateFile} holds settings saved by ${spec.owner} at ${state.savedAt} (pid ${state.pid}${alive ? ', still running' : ', no longer running: a crashed or unrestored run'}):`
     + ` ${Object.entries(state.values).map(([k, v]) => `${k}=${v}`).join(', ')}. The host may still carry the changed values.`;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return errnoCode(error) === 'EPERM';
-  }
 }
 
 /** Makes a create/link/unlink in `dir` durable (power cuts are what these files are for). */

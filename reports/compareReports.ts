@@ -2,7 +2,7 @@
 // and `--disk hdd`) side by side: per profile TPS, p50/p99, verdict and the ratio to the first
 // report; host facts side by side; the seed's "SSD is 10× faster than HDD" judged per profile.
 import { stringify } from 'csv-stringify/sync';
-import { escapeHtml, htmlTable, mdTable } from './renderReport.js';
+import { escapeHtml, htmlFigures, htmlPage, htmlTable, mdTable } from './renderReport.js';
 import type { Summary, SummaryResult } from './summary.js';
 
 /** The seed's claim: SSD is "10×" faster than HDD. */
@@ -154,15 +154,7 @@ export function renderCompareMarkdown(c: Comparison, chartFiles: Array<{ file: s
 }
 
 export function renderCompareHtml(c: Comparison, charts: Array<{ png: Buffer; caption: string }>): string {
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>flushbench comparison</title>
-<style>
-body{font-family:system-ui,sans-serif;margin:2rem;max-width:1300px;color:#222}
-table{border-collapse:collapse;margin:0.5rem 0 1.5rem}th,td{border:1px solid #ccc;padding:4px 8px;text-align:left;font-size:14px}
-th{background:#f3f3f3}.verdict-below{background:#fde2e1}.verdict-within{background:#e2f5e1}.verdict-above{background:#e1ecfd}
-img{max-width:100%;border:1px solid #ddd;margin:0.5rem 0}.warn{background:#fff3cd;border:1px solid #e0c36b;padding:0.8rem;font-weight:bold}
-</style></head><body>
-<h1>flushbench comparison</h1>
+  return htmlPage('flushbench comparison', `<h1>flushbench comparison</h1>
 <ol>${c.reports.map((r) => `<li><b>${escapeHtml(r.label)}</b> — <code>${escapeHtml(r.summary.command)}</code> (${escapeHtml(r.summary.startedAt)})</li>`).join('')}</ol>
 ${c.loadDifferences.length ? `<div class="warn">Loads differ (compared with --force):<ul>${c.loadDifferences.map((d) => `<li>${escapeHtml(d)}</li>`).join('')}</ul></div>` : ''}
 <h2>Profiles</h2>
@@ -172,9 +164,7 @@ ${c.ssdOverHdd.length ? htmlTable(SSD_HEADER, ssdRows(c)) : `<p>${escapeHtml(ssd
 <h2>Hosts</h2>
 ${htmlTable([...HOST_HEADER, ...c.reports.map((r) => r.label)], hostRows(c))}
 <h2>Charts</h2>
-${charts.map((ch) => `<figure><img alt="${escapeHtml(ch.caption)}" src="data:image/png;base64,${ch.png.toString('base64')}"><figcaption>${escapeHtml(ch.caption)}</figcaption></figure>`).join('\n')}
-</body></html>
-`;
+${htmlFigures(charts)}`);
 }
 
 export function renderCompareCsv(c: Comparison): string {

@@ -132,19 +132,34 @@ export function htmlTable(header: string[], rows: string[][], className = ''): s
   return `<table class="${className}">${head}\n${body}</table>`;
 }
 
+/** The style every report page shares (run, compare, sweep, verify, scenario). */
+const PAGE_STYLE = `body{font-family:system-ui,sans-serif;margin:2rem;max-width:1300px;color:#222}
+table{border-collapse:collapse;margin:0.5rem 0 1.5rem}th,td{border:1px solid #ccc;padding:4px 8px;text-align:left;font-size:14px}
+th{background:#f3f3f3}.verdict-below{background:#fde2e1}.verdict-within{background:#e2f5e1}.verdict-above{background:#e1ecfd}
+img{max-width:100%;border:1px solid #ddd;margin:0.5rem 0}.warn{background:#fff3cd;border:1px solid #e0c36b;padding:0.8rem;font-weight:bold}`;
+
+/** A self-contained HTML page in the reports' style; `extraCss` adds a page's own rules. */
+export function htmlPage(title: string, body: string, extraCss = ''): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
+<style>
+${PAGE_STYLE}${extraCss ? `\n${extraCss}` : ''}
+</style></head><body>
+${body}
+</body></html>
+`;
+}
+
+/** PNG charts inlined as data URLs, so the page needs no other file. */
+export function htmlFigures(charts: ReadonlyArray<{ png: Buffer; caption: string }>): string {
+  return charts.map((c) => `<figure><img alt="${escapeHtml(c.caption)}" src="data:image/png;base64,${c.png.toString('base64')}"><figcaption>${escapeHtml(c.caption)}</figcaption></figure>`).join('\n');
+}
+
 export function renderHtml(summary: Summary, charts: ChartFile[]): string {
   const notes = [...new Set(summary.results.flatMap((r) => r.notes))];
   const allSettings = summary.results.map((r) => `<details><summary>${escapeHtml(label(r))}: every setting</summary>${Object.entries(r.effectiveSettings)
     .map(([node, settings]) => `<h4>${escapeHtml(node)}</h4>${htmlTable(['key', 'value'], Object.entries(settings).map(([k, v]) => [k, String(v)]))}`).join('')}</details>`).join('\n');
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>flushbench report</title>
-<style>
-body{font-family:system-ui,sans-serif;margin:2rem;max-width:1300px;color:#222}
-table{border-collapse:collapse;margin:0.5rem 0 1.5rem}th,td{border:1px solid #ccc;padding:4px 8px;text-align:left;font-size:14px}
-th{background:#f3f3f3}.verdict-below{background:#fde2e1}.verdict-within{background:#e2f5e1}.verdict-above{background:#e1ecfd}
-img{max-width:100%;border:1px solid #ddd;margin:0.5rem 0}.warn{background:#fff3cd;border:1px solid #e0c36b;padding:0.8rem;font-weight:bold}
-</style></head><body>
-<h1>flushbench report</h1>
+  return htmlPage('flushbench report', `<h1>flushbench report</h1>
 <p><code>${escapeHtml(summary.command)}</code> — ${escapeHtml(summary.startedAt)} to ${escapeHtml(summary.finishedAt)}</p>
 <h2>Verdicts</h2>
 ${htmlTable(VERDICT_HEADER, verdictRows(summary), 'verdicts')}
@@ -157,14 +172,12 @@ ${summary.host.diskIsMeasured ? '' : `<p class="warn">WARNING: ${escapeHtml(summ
 <h2>Host</h2>
 ${htmlTable(['fact', 'value'], hostRows(summary))}
 <h2>Charts</h2>
-${charts.map((c) => `<figure><img alt="${escapeHtml(c.caption)}" src="data:image/png;base64,${c.png.toString('base64')}"><figcaption>${escapeHtml(c.caption)}</figcaption></figure>`).join('\n')}
+${htmlFigures(charts)}
 <h2>Effective broker settings</h2>
 ${summary.results.map((r) => `<h3>${escapeHtml(label(r))}</h3>${htmlTable(['node', 'settings'], settingsRows(r))}`).join('\n')}
 ${allSettings}
 <h2>Notes</h2>
 <ul>${[...notes, SEED_DIFFERENCE].map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>
 <h2>How to read this report</h2>
-<ul>${HOW_TO_READ.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>
-</body></html>
-`;
+<ul>${HOW_TO_READ.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>`);
 }

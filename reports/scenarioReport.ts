@@ -2,6 +2,7 @@
 // (flushbench, Apache RocketMQ), as scenario.md and scenario.html beside scenario.json.
 import fs from 'node:fs';
 import path from 'node:path';
+import { escapeHtml, htmlPage } from './renderReport.js';
 import type {
   AsyncLagRate, Distribution, EngineScenarioResult, HistogramBin, SaturationResult, ScenarioFile, SlaveRestartResult, SlaveStopResult,
 } from './scenarioData.js';
@@ -115,16 +116,12 @@ export function renderScenarioMarkdown(section: ScenarioSection): string {
   return `${lines.join('\n')}\n`;
 }
 
-const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-
 export function renderScenarioHtml(section: ScenarioSection): string {
-  const tables = section.tables.map((t) => `<table><caption>${escape(t.caption)}</caption><tr>${t.header.map((h) => `<th>${escape(h)}</th>`).join('')}</tr>${
-    t.rows.map((r) => `<tr>${r.map((c) => `<td>${escape(c)}</td>`).join('')}</tr>`).join('')}</table>`).join('\n');
-  return `<!doctype html><meta charset="utf-8"><title>${escape(section.title)}</title>
-<style>body{font-family:sans-serif}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}caption{font-weight:bold;text-align:left}</style>
-<h2>${escape(section.title)}</h2>${section.notes.map((n) => `<p>${escape(n)}</p>`).join('')}
-${tables}
-`;
+  const tables = section.tables.map((t) => `<table><caption>${escapeHtml(t.caption)}</caption><tr>${t.header.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr>${
+    t.rows.map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`).join('')}</table>`).join('\n');
+  // Numbers align right; the caption names the table.
+  return htmlPage(section.title, `<h2>${escapeHtml(section.title)}</h2>${section.notes.map((n) => `<p>${escapeHtml(n)}</p>`).join('')}
+${tables}`, 'td{text-align:right}caption{font-weight:bold;text-align:left}');
 }
 
 export function writeScenarioReport(dir: string, file: ScenarioFile): void {

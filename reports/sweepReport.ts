@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { render } from './charts.js';
-import { escapeHtml, htmlTable, mdTable } from './renderReport.js';
+import { escapeHtml, htmlFigures, htmlPage, htmlTable, mdTable } from './renderReport.js';
 
 export interface SweepReportPoint {
   label: string;
@@ -62,14 +62,10 @@ export function writeSweepReport(dir: string, data: SweepReportData): string[] {
     '# flushbench vm settings sweep', '', `${data.command}`, '', `Profile: ${data.profile}. This host's values before (restored after): ${original}.`, '',
     `**Verdict on the seed's advice:** ${data.verdict}`, '', mdTable(HEADER, rows(data)), '', ...charts.map((c) => `![${c.caption}](${c.file})`), '',
   ].join('\n'));
-  fs.writeFileSync(path.join(dir, 'sweep.html'), `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>flushbench sweep</title>
-<style>body{font-family:system-ui,sans-serif;margin:2rem;max-width:1300px}table{border-collapse:collapse}th,td{border:1px solid #ccc;padding:4px 8px}img{max-width:100%}</style></head><body>
-<h1>flushbench vm settings sweep</h1><p><code>${escapeHtml(data.command)}</code></p>
+  fs.writeFileSync(path.join(dir, 'sweep.html'), htmlPage('flushbench sweep', `<h1>flushbench vm settings sweep</h1><p><code>${escapeHtml(data.command)}</code></p>
 <p>Profile: ${escapeHtml(data.profile)}. This host's values before (restored after): ${escapeHtml(original)}.</p>
 <p><strong>Verdict on the seed's advice:</strong> ${escapeHtml(data.verdict)}</p>
 ${htmlTable(HEADER, rows(data))}
-${charts.map((c) => `<figure><img alt="${escapeHtml(c.caption)}" src="data:image/png;base64,${c.png.toString('base64')}"><figcaption>${escapeHtml(c.caption)}</figcaption></figure>`).join('\n')}
-</body></html>
-`);
+${htmlFigures(charts)}`));
   return ['sweep.md', 'sweep.html', 'sweep.csv', ...charts.map((c) => c.file)];
 }

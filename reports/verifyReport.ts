@@ -4,7 +4,7 @@
 // JSON this writer reads; loadgen/verify.ts writes a superset of them.
 import fs from 'node:fs';
 import path from 'node:path';
-import { escapeHtml, htmlTable, mdTable } from './renderReport.js';
+import { escapeHtml, htmlPage, htmlTable, mdTable } from './renderReport.js';
 
 export interface VerifyCounts {
   acked: number;
@@ -116,7 +116,7 @@ export function writeVerifyReport(outDir: string, report: VerifyJson): string[] 
     ['verify.json', `${JSON.stringify(report, null, 2)}\n`],
     ['verify.csv', verifyCsv(report)],
     ['verify.md', renderVerifyMarkdown(report)],
-    ['verify.html', `<!doctype html><html><head><meta charset="utf-8"><title>bench verify ${escapeHtml(report.profile)}</title></head><body>${renderVerifyHtml(report)}</body></html>\n`],
+    ['verify.html', htmlPage(`bench verify ${report.profile}`, renderVerifyHtml(report))],
   ];
   return files.map(([name, text]) => {
     const file = path.join(outDir, name);

@@ -1,7 +1,8 @@
 // One broker per store path: a lock file holding the owner's pid (stale locks are taken over).
 import fs from 'node:fs';
 import path from 'node:path';
-import { errnoCode, FlushbenchError } from '../../protocol/errors.js';
+import { FlushbenchError } from '../../protocol/errors.js';
+import { processAlive } from '../processAlive.js';
 
 /** Store paths opened by this process. */
 export const lockedPaths = new Set<string>();
@@ -23,11 +24,3 @@ export function takeLock(lockPath: string): void {
   lockedPaths.add(lockPath);
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return errnoCode(error) === 'EPERM';
-  }
-}

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { errnoCode, errorMessage, FlushbenchError } from '../../protocol/errors.js';
 import { findTool } from './diskCommands.js';
+import { processAlive } from '../../broker/processAlive.js';
 
 export type DiskEntry =
   | { kind: 'loop'; device: string; backingFile: string }
@@ -239,15 +240,7 @@ export class DiskRegistry {
 }
 
 /** True while `pid` runs (EPERM: it runs as another user). */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return errnoCode(error) === 'EPERM';
-  }
-}
-
+export 
 function isDiskEntry(value: unknown): value is DiskEntry {
   if (typeof value !== 'object' || value === null) return false;
   const e = value as Record<string, unknown>;

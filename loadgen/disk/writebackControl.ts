@@ -8,7 +8,8 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errnoCode, errorMessage, FlushbenchError } from '../../protocol/errors.js';
 import { type HostStateSpec, readHostState, removeHostState, restoreHostState, saveHostState, writeExistingFile } from '../hostState.js';
-import { defaultDiskStateDir, processAlive } from './diskRegistry.js';
+import { processAlive } from '../../broker/processAlive.js';
+import { defaultDiskStateDir } from './diskRegistry.js';
 
 /** One hour: far longer than any power-cut test, short enough to be harmless if left behind. */
 export const STRICT_WRITEBACK: Readonly<Record<string, string>> = {

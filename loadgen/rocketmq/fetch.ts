@@ -9,6 +9,7 @@ import path from 'node:path';
 import { FlushbenchError } from '../../protocol/errors.js';
 import { parseJavaMajor } from './rocketmqConfig.js';
 import { CENTRAL_EXAMPLE_VERSION, EXAMPLE_DIR, fetchExampleJar } from '../rocketmqBenchmark/producerJar.js';
+import { processAlive } from '../../broker/processAlive.js';
 
 export const DEFAULT_ROCKETMQ_VERSION = '4.9.7';
 const MARKER = 'fetch-complete.json';
@@ -138,15 +139,6 @@ const FETCH_LOCK_POLL_MS = 500;
 
 function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Runs `work` holding an exclusive lock file in the cache directory; a dead holder's lock is taken over. */
