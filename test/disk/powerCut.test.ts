@@ -12,9 +12,9 @@ import { loopSupportMissing } from '../../loadgen/disk/diskCommands.js';
 import { cleanupLeftovers, currentMounts, defaultDiskStateDir, DiskRegistry, loopBackingFile } from '../../loadgen/disk/diskRegistry.js';
 import { createLoopDisk, type LoopDisk, powerCutCopy, releaseLoopDisk } from '../../loadgen/disk/loopDisk.js';
 import { provePowerCutDropsUnsynced, TRIAL_CHUNK_BYTES } from '../../loadgen/disk/powerCutProof.js';
-import { acquireStrictWriteback, STRICT_MOUNT_OPTIONS } from '../../loadgen/disk/writebackControl.js';
 import { diskScratchDir, removeScratch } from '../support/scratch.js';
 import { encodeRecord, killChild, startChild } from './diskChild.js';
+import { strictLoopDisk } from './strictLoopDisk.js';
 
 const missing = loopSupportMissing();
 const WRITEBACK_KEYS = ['vm/dirty_writeback_centisecs', 'vm/dirty_expire_centisecs'];
@@ -53,18 +53,7 @@ test('power cut (strict): the fdatasync\'ed 8 KiB survives, the unsynced append 
 });
 
 test('a SIGKILLed writer with N fdatasync\'ed and M unsynced records leaves exactly N after the power cut', { skip: missing ?? false, timeout: 60_000 }, async (t) => {
-  const dir = diskScratchDir('powercut-records');
-  const registry = new DiskRegistry(path.join(dir, 'state'));
-  const strict = await acquireStrictWriteback({ waitMs: 30_000 }); // a concurrent suite may hold it
-  const disks: LoopDisk[] = [];
-  t.after(async () => {
-    for (const disk of disks.reverse()) await releaseLoopDisk(disk, registry).catch(() => undefined);
-    registry.cleanup();
-    strict.restore();
-    removeScratch(dir);
-  });
-  const disk = await createLoopDisk({ dir, imageName: 'disk.img', sizeMiB: 64, mountPoint: path.join(dir, 'mnt'), mountOptions: STRICT_MOUNT_OPTIONS }, registry);
-  disks.push(disk);
+  const { disk, powerCut } = await strictLoopDisk(t, 'powercut-records', 30_000); // a concurrent suite may hold strict mode
   // 100-byte records: the last synced record shares a 4 KiB page with unsynced ones.
   const synced = 1000;
   const unsynced = 700;
@@ -74,9 +63,8 @@ test('a SIGKILLed writer with N fdatasync\'ed and M unsynced records leaves exac
   await killChild(child);
   assert.equal(fs.statSync(file).size, (synced + unsynced) * recordBytes, 'before the cut the page cache holds all N+M records');
 
-  const cut = await powerCutCopy(disk, registry, { crashImagePath: path.join(dir, 'crash.img'), mountPoint: path.join(dir, 'crash-mnt') });
-  disks.push(cut.disk);
-  const survived = fs.readFileSync(path.join(cut.disk.mountPoint, 'records.log'));
+  const crashed = await powerCut();
+  const survived = fs.readFileSync(path.join(crashed.mountPoint, 'records.log'));
   assert.equal(survived.length, synced * recordBytes, `exactly the ${synced} synced records (found ${survived.length / recordBytes})`);
   for (let i = 0; i < synced; i++) {
     assert.ok(survived.subarray(i * recordBytes, (i + 1) * recordBytes).equals(encodeRecord(i, recordBytes)), `record ${i} intact`);
