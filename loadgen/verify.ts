@@ -13,6 +13,7 @@ import type { Profile } from './profile.js';
 import { type ClaimVerdict, judgeClaims, profileShape } from './verify/claims.js';
 import { type CrashFault, type CycleContext, type CycleResult, POWER_CUT_FAULTS, runCrashCycle } from './verify/crashCycle.js';
 import { makeTemplateImage } from './verify/disks.js';
+import { runDLedgerSeries } from './verify/dledgerSeries.js';
 import { type DiskFullResult, type PartitionResult, runDiskFull, runPartition } from './verify/extraFaults.js';
 import { type CountsSummary, type FaultSummary, summarizeFault, totalOf } from './verify/summary.js';
 
@@ -65,6 +66,8 @@ export interface VerifyReport {
 /** The faults that make sense for a profile: slave faults need a slave, partition needs SYNC_MASTER. */
 export function applicableFaults(profile: Profile, overrides: Record<string, string>): VerifyFault[] {
   const shape = profileShape(profile.nodes, overrides);
+  // DLedger: the leader is the fault's target (a majority survives); slave and partition faults are master/slave ideas.
+  if (shape.dledger) return ['kill', 'powercut'];
   return VERIFY_FAULTS.filter((fault) => {
     if (fault === 'partition') return shape.hasSlave && shape.masterRole === 'SYNC_MASTER';
     if (fault.startsWith('slave') || fault === 'both-powercut') return shape.hasSlave;
@@ -119,7 +122,14 @@ export async function runVerify(options: VerifyOptions): Promise<VerifyReport> {
       runId: Date.now().toString(36), nodes: options.profile.nodes, overrides: options.overrides, topic: 'FlushbenchVerify', queues: load.queues,
       producers: Math.min(load.producers, 64), sizeBytes: load.sizeBytes, loadMs: options.loadS * 1000, sendTimeoutMs: 10_000, workDir, logRoot: options.logDir ?? path.join(workDir, 'logs'), disks, brokerEnv: options.brokerEnv,
     };
+    const dledger = profileShape(options.profile.nodes, options.overrides).dledger;
     for (const fault of faults) {
+      if (dledger && (fault === 'kill' || fault === 'powercut')) {
+        report.faults[fault] = await runDLedgerSeries(ctx, fault, options.crashes, progress);
+        const f = report.faults[fault];
+        progress(`dledger ${fault}: ${f.crashes} leader crashes, acked ${f.acked}, lost ${f.ackedLost}, dup ${f.duplicates}, corrupt ${f.corrupt}, gaps ${f.queueGaps}${f.errors.length ? `; ${f.errors[0].split('\n')[0]}` : ''}`);
+        continue;
+      }
       if (fault === 'partition') {
         report.partition = await runPartition(ctx);
         progress(`partition: ${report.partition.verdict} — ${report.partition.detail}`);

@@ -1,6 +1,7 @@
 // A verdict per safety claim from what verify measured. Pure: verify.json's `claims` and the
 // report section both come from here, and the claims ledger reads them from verify.json.
 import type { ProfileNode } from '../profile.js';
+import { judgeDLedgerClaims } from './dledgerClaims.js';
 import type { FaultSummary } from './summary.js';
 
 export type Verdict = 'holds' | 'violated' | 'not tested';
@@ -19,6 +20,8 @@ export interface ProfileShape {
   hasSlave: boolean;
   flushIntervalMs: number;
   transientPool: boolean;
+  /** enableDLegerCommitLog=true: a Raft group of masters, judged by dledgerClaims.ts. */
+  dledger: boolean;
 }
 
 export function profileShape(nodes: readonly ProfileNode[], overrides: Record<string, string>): ProfileShape {
@@ -30,6 +33,7 @@ export function profileShape(nodes: readonly ProfileNode[], overrides: Record<st
     hasSlave: nodes.some((n) => n.role === 'slave'),
     flushIntervalMs: Number(props.flushIntervalCommitLog ?? 500),
     transientPool: props.transientStorePoolEnable === 'true',
+    dledger: String(props.enableDLegerCommitLog ?? 'false') === 'true',
   };
 }
 
@@ -40,6 +44,7 @@ function ran(faults: Record<string, FaultSummary>, name: string): FaultSummary |
 
 export function judgeClaims(shape: ProfileShape, faults: Record<string, FaultSummary>): ClaimVerdict[] {
   const out: ClaimVerdict[] = [];
+  if (shape.dledger) return [...judgeDLedgerClaims(faults), ...integrity(faults)];
   const powercut = ran(faults, 'powercut');
   const kill = ran(faults, 'kill');
   if (shape.masterFlush === 'SYNC_FLUSH') {
@@ -88,6 +93,11 @@ export function judgeClaims(shape: ProfileShape, faults: Record<string, FaultSum
   if (kill && !shape.transientPool) {
     out.push({ id: 'kill-no-loss', claim: 'A killed broker process loses nothing acked (the page cache outlives it)', verdict: kill.ackedLost === 0 ? 'holds' : 'violated', detail: `${kill.crashes} kills, ${kill.acked} acked, ${kill.ackedLost} lost` });
   }
+  return [...out, ...integrity(faults)];
+}
+
+function integrity(faults: Record<string, FaultSummary>): ClaimVerdict[] {
+  const out: ClaimVerdict[] = [];
   const all = Object.values(faults).filter((f) => f.crashes > 0);
   if (all.length > 0) {
     const corrupt = all.reduce((s, f) => s + f.corrupt, 0);

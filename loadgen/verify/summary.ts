@@ -4,6 +4,7 @@
 import type { CycleResult } from './crashCycle.js';
 import type { VerifyCounts } from '../../reports/verifyReport.js';
 import { addCounts, emptyCounts, type LossCounts } from './tally.js';
+import type { DLedgerSeriesSummary } from './dledgerSeries.js';
 
 /** verify.json's counts (the shape reports/verifyReport.ts reads) and the moves only loadgen tracks. */
 export interface CountsSummary extends VerifyCounts {
@@ -28,6 +29,8 @@ export interface FaultSummary extends CountsSummary {
   /** Crashes after which the restarted master had lost the topic's config (messages still stored). */
   topicConfigLost: number;
   statusCounts: Record<string, number>;
+  /** DLedger profiles: the series' failovers, cycles and every member's final read. */
+  dledger?: DLedgerSeriesSummary;
 }
 
 export function toSummary(counts: LossCounts): CountsSummary {

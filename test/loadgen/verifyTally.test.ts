@@ -89,7 +89,7 @@ function fault(partial: Partial<FaultSummary>): FaultSummary {
 }
 
 test('claims: SYNC_FLUSH violated by one lost ack; ASYNC_FLUSH window judged against the interval plus two flush durations', () => {
-  const sync: ProfileShape = { masterFlush: 'SYNC_FLUSH', masterRole: 'SYNC_MASTER', hasSlave: true, flushIntervalMs: 500, transientPool: false };
+  const sync: ProfileShape = { masterFlush: 'SYNC_FLUSH', masterRole: 'SYNC_MASTER', hasSlave: true, flushIntervalMs: 500, transientPool: false, dledger: false };
   const slave = { acked: 100, ackedLost: 0, lostWindowMsMax: 0, duplicates: 0, unackedStored: 0, corrupt: 0, queueGaps: 0, ackedMoved: 0 };
   const verdicts = judgeClaims(sync, { powercut: fault({ ackedLost: 1, slave }), 'both-powercut': fault({}) });
   const byId = new Map(verdicts.map((v) => [v.id, v.verdict]));
