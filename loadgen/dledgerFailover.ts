@@ -67,6 +67,7 @@ export async function runDLedgerFailover(o: FailoverOptions): Promise<KillResult
   let master: string | null = null;
   let running = true;
   try {
+    // Not needed for correctness since DLedger followers run SlaveSynchronize (test/dledger/dledgerSlaveSync.test.ts); kept, verify uses the same pattern.
     for (const m of members) {
       const answer = await client(m.address).invoke(updateTopicRequest(TOPIC, QUEUES), 5000);
       if (answer.code !== ResponseCode.SUCCESS) throw new FlushbenchError('TOPIC_CREATE_FAILED', `${m.node.name}: ${answer.remark}`);

@@ -55,8 +55,10 @@ export class BrokerController {
   private haMaster: HAMaster | null = null;
   private haSlave: HASlave | null = null;
   private registrar: NameServerRegistrar | null = null;
-  /** SLAVE only: copies the master's topics and offsets (RocketMQ SlaveSynchronize). */
+  /** SLAVE, or DLedger follower: copies the master's topics and offsets (RocketMQ SlaveSynchronize). */
   slaveSynchronize: SlaveSynchronize | null = null;
+  /** Set by shutdown(): a DLedger role change from then on starts nothing. */
+  private closing = false;
   private offsets!: ConsumerOffsetManager;
   private topics!: TopicConfigManager;
   private pull!: PullProcessor;
@@ -205,20 +207,35 @@ export class BrokerController {
       this.schedule.start();
     }
     this.topics.onChange = () => this.registrar?.registerAll();
-    if (this.dledger) {
-      this.dledger.bindRegistrar(this.registrar);
-      const dledger = this.dledger;
-      this.metrics.gaugeSources.push(() => dledger.gauges());
-    }
-    await this.registrar.start();
-    if (isSlave) {
-      const registrar = this.registrar;
+    const registrar = this.registrar;
+    const startSlaveSync = () => {
       this.slaveSynchronize = new SlaveSynchronize({
         topics: this.topics, offsets: this.offsets, masterAddress: () => registrar.masterAddress, delayOffsetPath: path.join(configDir, 'delayOffset.json'),
         initialDelayMs: this.options.slaveSyncInitialDelayMs, syncIntervalMs: this.options.slaveSyncIntervalMs,
       });
       this.slaveSynchronize.start();
+    };
+    if (this.dledger) {
+      // BrokerController.handleSlaveSynchronize on a DLedger role change: a follower (re)starts
+      // SlaveSynchronize from the master the name server names; the ready leader stops it.
+      // The master address is forgotten either way until the next registration answers.
+      this.dledger.bind(registrar, {
+        changeToSlave: () => {
+          if (this.closing) return;
+          this.stopSlaveSync();
+          registrar.masterAddress = null;
+          startSlaveSync();
+        },
+        changeToMaster: () => {
+          this.stopSlaveSync();
+          registrar.masterAddress = null;
+        },
+      });
+      const dledger = this.dledger;
+      this.metrics.gaugeSources.push(() => dledger.gauges());
     }
+    await this.registrar.start();
+    if (isSlave) startSlaveSync();
 
     let metricsPort: number | null = null;
     if (c.metricsPort > 0 || c.metricsPort === -1) {
@@ -238,6 +255,13 @@ export class BrokerController {
     }, 10_000);
     this.expiryTimer.unref();
     return { listenPort, vipPort, haPort, metricsPort };
+  }
+
+  /** Stops SlaveSynchronize at once (a round in flight applies nothing more); its connection closes in the background. */
+  private stopSlaveSync(): void {
+    const sync = this.slaveSynchronize;
+    this.slaveSynchronize = null;
+    sync?.stop().catch((error: unknown) => log.warn({ err: String(error) }, 'stopping SlaveSynchronize failed'));
   }
 
   /**
@@ -277,6 +301,7 @@ export class BrokerController {
 
   /** SIGTERM: stop accepting, let in-flight sends finish, flush, checkpoint, exit. */
   async shutdown(): Promise<void> {
+    this.closing = true;
     if (this.expiryTimer) clearInterval(this.expiryTimer);
     this.tps.stop();
     await this.slaveSynchronize?.stop();

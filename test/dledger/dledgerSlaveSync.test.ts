@@ -1,0 +1,107 @@
+// DLedger followers run SlaveSynchronize (RocketMQ's changeToSlave) and the ready leader stops
+// it (changeToMaster): a topic created and an offset committed on the leader only reach the
+// followers, so after the leader goes the new leader knows both and takes a send to the topic
+// without anyone creating it there (autoCreateTopicEnable=false, so a send to an unknown topic fails).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { RequestCode, ResponseCode } from '../../protocol/codes.js';
+import { createRequest } from '../../protocol/remotingCommand.js';
+import { RemotingClient } from '../../protocol/remotingClient.js';
+import { NameServer } from '../../broker/namesrv/namesrvServer.js';
+import { SELF_TEST_TOPIC } from '../../broker/server/topicConfigManager.js';
+import { updateTopicRequest } from '../../loadgen/topicAdmin.js';
+import { sendV2, startTestBroker, type TestBroker } from '../server/brokerHarness.js';
+import { freePort } from '../support/ports.js';
+import { removeScratch, scratchDir } from '../support/scratch.js';
+import { waitFor } from '../support/waitFor.js';
+
+// Short but not fragile (same timings as dledgerBroker.test.ts); registration and sync every few hundred ms.
+const FAST = { heartBeatTimeIntervalMs: '150', maxHeartBeatLeak: '4', minVoteIntervalMs: '50', maxVoteIntervalMs: '150', maxWaitAckTimeMs: '1500' };
+const SYNC = { slaveSyncInitialDelayMs: 100, slaveSyncIntervalMs: 200 };
+const TOPIC = 'SyncedTopic';
+const GROUP = 'synced_group';
+const OFFSET = 7;
+
+test('DLedger followers sync topics and offsets from the leader; the new leader has them after failover', { timeout: 40_000 }, async () => {
+  const nameServer = new NameServer();
+  const namesrvAddr = `127.0.0.1:${await nameServer.listen(0)}`;
+  const dledgerPorts = [await freePort(), await freePort(), await freePort()];
+  const peers = dledgerPorts.map((port, i) => `n${i}-127.0.0.1:${port}`).join(';');
+  const brokers: TestBroker[] = [];
+  const lookup = new RemotingClient(namesrvAddr);
+  const clients = new Map<string, RemotingClient>();
+  const client = (address: string) => clients.get(address) ?? clients.set(address, new RemotingClient(address)).get(address) as RemotingClient;
+  const pause = () => new Promise((resolve) => setTimeout(resolve, 50));
+  const topicsOf = async (b: TestBroker): Promise<string[]> => {
+    const answer = await client(b.address).invoke(createRequest(RequestCode.GET_ALL_TOPIC_CONFIG), 3000);
+    return Object.keys(JSON.parse(answer.body?.toString('utf8') ?? '{}').topicConfigTable ?? {});
+  };
+  const offsetOf = async (b: TestBroker): Promise<string | undefined> => {
+    const answer = await client(b.address).invoke(createRequest(RequestCode.QUERY_CONSUMER_OFFSET, { consumerGroup: GROUP, topic: TOPIC, queueId: '0' }), 3000);
+    return answer.code === ResponseCode.SUCCESS ? answer.extFields?.offset : undefined;
+  };
+  const master = async (): Promise<string | undefined> => {
+    const route = await lookup.invoke(createRequest(RequestCode.GET_ROUTEINFO_BY_TOPIC, { topic: SELF_TEST_TOPIC }), 3000);
+    if (route.code !== ResponseCode.SUCCESS) return undefined;
+    return JSON.parse(route.body?.toString() ?? '{}').brokerDatas?.[0]?.brokerAddrs?.['0'];
+  };
+  try {
+    for (let i = 0; i < 3; i++) {
+      brokers.push(await startTestBroker({
+        namesrvAddr, brokerName: 'broker-s', enableDLegerCommitLog: 'true', dLegerGroup: 'broker-s', dLegerPeers: peers, dLegerSelfId: `n${i}`,
+        flushDiskType: 'ASYNC_FLUSH', autoCreateTopicEnable: 'false', registerNameServerPeriod: '300', ...FAST,
+      }, scratchDir(`dledger-sync-n${i}`), SYNC));
+    }
+    let leaderAddress: string | undefined;
+    await waitFor(async () => (leaderAddress = await master()) !== undefined && brokers.some((b) => b.address === leaderAddress && b.broker.dledger?.commitLog.writable),
+      'a ready leader registered as brokerId 0', 10_000);
+    const leader = brokers.find((b) => b.address === leaderAddress) as TestBroker;
+    const followers = brokers.filter((b) => b !== leader);
+    assert.equal(leader.broker.slaveSynchronize, null, 'the leader runs no SlaveSynchronize');
+    for (const f of followers) assert.ok(f.broker.slaveSynchronize, 'a follower runs SlaveSynchronize');
+
+    // On the leader only: the topic, a message, a committed offset.
+    const created = await client(leader.address).invoke(updateTopicRequest(TOPIC, 2), 3000);
+    assert.equal(created.code, ResponseCode.SUCCESS, created.remark);
+    const sent = await client(leader.address).invoke(sendV2({ topic: TOPIC, body: Buffer.from('on the old leader') }), 3000);
+    assert.equal(sent.code, ResponseCode.SUCCESS, sent.remark);
+    const committed = await client(leader.address).invoke(createRequest(RequestCode.UPDATE_CONSUMER_OFFSET, {
+      consumerGroup: GROUP, topic: TOPIC, queueId: '0', commitOffset: String(OFFSET),
+    }), 3000);
+    assert.equal(committed.code, ResponseCode.SUCCESS, committed.remark);
+
+    await waitFor(async () => {
+      await pause();
+      for (const f of followers) {
+        if (!(await topicsOf(f)).includes(TOPIC) || (await offsetOf(f)) !== String(OFFSET)) return false;
+      }
+      return true;
+    }, 'both followers have the topic and the offset from the leader', 10_000);
+
+    // The leader goes away as a whole (DLedger member and broker); a follower takes over.
+    await leader.stop();
+    let newAddress: string | undefined;
+    await waitFor(async () => {
+      await pause();
+      return (newAddress = await master()) !== undefined && newAddress !== leader.address &&
+        followers.some((f) => f.address === newAddress && f.broker.dledger?.commitLog.writable);
+    }, 'the new leader registered as brokerId 0', 10_000);
+    const next = followers.find((f) => f.address === newAddress) as TestBroker;
+    const other = followers.find((f) => f !== next) as TestBroker;
+    assert.equal(next.broker.slaveSynchronize, null, 'changeToMaster stopped SlaveSynchronize');
+    assert.ok(other.broker.slaveSynchronize, 'the remaining follower still syncs');
+    assert.ok((await topicsOf(next)).includes(TOPIC), 'the new leader has the topic');
+    assert.equal(await offsetOf(next), String(OFFSET), 'the new leader has the committed offset');
+    const after = await client(next.address).invoke(sendV2({ topic: TOPIC, body: Buffer.from('on the new leader') }), 3000);
+    assert.equal(after.code, ResponseCode.SUCCESS, `a send to the synced topic on the new leader: ${after.remark}`);
+    assert.equal(after.extFields?.queueOffset, '1', 'the queue continues after the replicated message');
+    const unknown = await client(next.address).invoke(sendV2({ topic: 'NeverCreated', body: Buffer.from('x') }), 3000);
+    assert.notEqual(unknown.code, ResponseCode.SUCCESS, 'a topic nobody created is still refused (no auto-create)');
+  } finally {
+    lookup.close();
+    for (const c of clients.values()) c.close();
+    for (const b of brokers) await b.stop();
+    await nameServer.close();
+    for (const b of brokers) removeScratch(b.storeDir);
+  }
+});
