@@ -23,6 +23,21 @@ export interface VerifyFaultJson extends VerifyCounts {
   slave: VerifyCounts | null;
   fsyncMsMax: number | null;
   topicConfigLost?: number;
+  /** DLedger profiles: leader crashes in one living group (loadgen/verify/dledgerSeries.ts). */
+  dledger?: VerifyDLedgerJson;
+}
+
+export interface VerifyDLedgerJson {
+  flushDiskType: string;
+  cycles: Array<{ cycle: number; killed: string; newLeader: string; failoverMs: number; failedSends: number; ackedAfterFault: number }>;
+  members: Array<VerifyCounts & { name: string; selfId: string; leader: boolean }>;
+  finalLeader: string | null;
+  ledgerEndIndex: number | null;
+  convergeMs: number | null;
+  failedSendsDuringFailover: number;
+  failoverMsMax: number | null;
+  failoverMsP50: number | null;
+  ackedAfterFirstFault: number;
 }
 
 export interface VerifyJson {
@@ -73,6 +88,18 @@ function faultRows(report: VerifyJson): string[][] {
 
 const FAULT_HEADER = ['fault', 'crashes', 'acked', 'acked lost', 'max lost window ms', 'duplicates', 'unacked stored', 'corrupt', 'queue gaps', 'lost on slave', 'failed cycles'];
 
+const DLEDGER_HEADER = ['fault', 'leader crashes', 'failover p50 ms', 'failover max ms', 'failed sends during elections', 'acked after the first crash', 'final leader', 'missing per member (final read)', 'converged in ms'];
+
+function dledgerRows(report: VerifyJson): string[][] {
+  return Object.entries(report.faults).filter(([, f]) => f.dledger).map(([fault, f]) => {
+    const d = f.dledger as VerifyDLedgerJson;
+    return [
+      `${fault} (${d.flushDiskType})`, String(d.cycles.length), String(d.failoverMsP50 ?? '–'), String(d.failoverMsMax ?? '–'), String(d.failedSendsDuringFailover), String(d.ackedAfterFirstFault),
+      d.finalLeader ?? '–', d.members.map((m) => `${m.name} ${m.ackedLost}`).join(', ') || '–', String(d.convergeMs ?? '–'),
+    ];
+  });
+}
+
 function notes(report: VerifyJson): string[] {
   const out: string[] = [];
   if (report.testFaults) out.push(`The brokers ran with the TEST fault FLUSHBENCH_TEST_FAULTS=${report.testFaults}: this run checks the checker, not the broker.`);
@@ -93,6 +120,7 @@ export function renderVerifyMarkdown(report: VerifyJson): string {
     modeLine(report), `Load ${report.loadS} s before each fault, ${report.crashesPerFault} crashes per fault; started ${report.startedAt}.`, '',
     mdTable(['claim', 'verdict', 'measured'], report.claims.map((c) => [c.claim, c.verdict, c.detail])), '',
     mdTable(FAULT_HEADER, faultRows(report)), '',
+    ...(dledgerRows(report).length ? [mdTable(DLEDGER_HEADER, dledgerRows(report)), '', 'DLedger: the fault hits the current leader of one group of 3 that lives through the whole series; acked lost is read on the final leader once every member has the same committed log; each follower is read too.', ''] : []),
     'acked lost: acked (SEND_OK) but absent or corrupt on the read the fault is about (the restarted master for kill/powercut, the caught-up slave for slave-*, both nodes for both-powercut); lost on slave: missing from the slave read before the master returned. Lost window: from the oldest lost ack to the fault.',
   ];
   const extra = notes(report);
@@ -106,6 +134,7 @@ export function renderVerifyHtml(report: VerifyJson): string {
 <p>${escapeHtml(modeLine(report))} Load ${report.loadS} s before each fault, ${report.crashesPerFault} crashes per fault.</p>
 ${htmlTable(['claim', 'verdict', 'measured'], report.claims.map((c) => [c.claim, c.verdict, c.detail]))}
 ${htmlTable(FAULT_HEADER, faultRows(report))}
+${dledgerRows(report).length ? htmlTable(DLEDGER_HEADER, dledgerRows(report)) : ''}
 ${extra.length ? `<ul>${extra.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>` : ''}</section>`;
 }
 

@@ -245,7 +245,7 @@ function seriesBase(records: readonly LeaderAckRecord[], cycles: DLedgerCycle[],
 }
 
 /** Each acked message missing on the final leader is charged to the first fault at or after its ack. */
-function attributeLosses(records: readonly LeaderAckRecord[], leaderRead: NodeRead, cycles: DLedgerCycle[], faultTimes: readonly number[]): void {
+export function attributeLosses(records: readonly LeaderAckRecord[], leaderRead: NodeRead, cycles: DLedgerCycle[], faultTimes: readonly number[]): void {
   const present = intactKeys(leaderRead);
   const oldest: number[] = cycles.map(() => Infinity);
   for (const r of records) {
