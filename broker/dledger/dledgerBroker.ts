@@ -41,6 +41,8 @@ export class DLedgerBroker {
     const config = store.config;
     const server = await DLedgerServer.start(settings, {
       rootDir: config.storePathRootDir, listenHost, syncFlush: config.flushDiskType === 'SYNC_FLUSH',
+      // DLedgerCommitLog: dLedgerConfig.setMappedFileSizeForEntryData(mappedFileSizeCommitLog); the index keeps DLedger's default.
+      store: { dataFileSizeBytes: config.mappedFileSizeCommitLog },
     });
     const commitLog = new DLedgerCommitLog(server, store.queues, store.delayLevelsMs, config.maxMessageSize, store.commitLog.commitListeners);
     store.useExternalCommitLog(commitLog);

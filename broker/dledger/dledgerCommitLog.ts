@@ -141,6 +141,9 @@ export class DLedgerCommitLog {
       throw error;
     }
     if (lengths.totalBytes > this.maxMessageSize) return this.rejected('MESSAGE_ILLEGAL', `message is ${lengths.totalBytes} bytes; maxMessageSize is ${this.maxMessageSize}`);
+    if (ENTRY_HEADER_BYTES + lengths.totalBytes > this.server.store.maxEntryBytes) {
+      return this.rejected('MESSAGE_ILLEGAL', `message is ${lengths.totalBytes} bytes; its DLedger entry does not fit in a ${this.server.store.dataFileSizeBytes}-byte data file (mappedFileSizeCommitLog)`);
+    }
     const queueOffset = queue.nextAssignOffset;
     const storeTimestamp = Date.now();
     let physicalOffset = -1;

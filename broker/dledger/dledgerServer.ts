@@ -5,7 +5,7 @@ import path from 'node:path';
 import { FlushbenchError } from '../../protocol/errors.js';
 import { childLogger } from '../../protocol/logger.js';
 import type { DLedgerSettings } from './dledgerConfig.js';
-import { DLedgerStore } from './dledgerStore.js';
+import { DLedgerStore, type DLedgerStoreOptions } from './dledgerStore.js';
 import type { EntryHeader } from './entryCodec.js';
 import { type AppendOutcome, EntryPusher } from './entryPusher.js';
 import { LeaderElector } from './leaderElector.js';
@@ -21,6 +21,8 @@ export interface DLedgerServerOptions {
   listenHost: string;
   /** SYNC_FLUSH: the leader counts itself in the quorum only after fdatasync. */
   syncFlush: boolean;
+  /** Data and index file sizes (DLedgerConfig.mappedFileSizeForEntryData/Index); every member must use the same. */
+  store?: DLedgerStoreOptions;
 }
 
 export interface LeaderAppend {
@@ -42,7 +44,7 @@ export class DLedgerServer {
 
   private constructor(readonly settings: DLedgerSettings, options: DLedgerServerOptions) {
     const dir = path.join(options.rootDir, `dledger-${settings.selfId}`);
-    this.store = new DLedgerStore(dir);
+    this.store = new DLedgerStore(dir, options.store);
     this.member = new MemberState(settings, dir);
     this.rpc = new DLedgerRpc(settings.peers, settings.selfId);
     this.elector = new LeaderElector(this.member, this.store, this.rpc);

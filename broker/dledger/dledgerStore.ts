@@ -1,8 +1,12 @@
-// The DLedger log on disk (DLedgerMmapFileStore's role): one data file of entries, one index
-// file of 32-byte units (index i at byte i × 32), a checkpoint with committedIndex. Leader and
-// followers hold byte-identical data files: an entry is written at the same `pos` everywhere,
-// which is what lets ConsumeQueue positions point into it. Writes are write() into the page
-// cache; flush() fdatasyncs. Recovery keeps the longest valid prefix (FORMAT.md).
+// The DLedger log on disk (DLedgerMmapFileStore's role): data files of entries and index files
+// of 32-byte units (index i at flat byte i × 32), each a flat offset space over fixed-size files
+// that roll (rollingFiles.ts, DLedger's MmapFileList), and a checkpoint with committedIndex.
+// An entry never spans two data files: when it and an 8-byte blank marker do not fit in the
+// rest of a file, the rest is padded with a blank (int32 -1, int32 bytes left) and the entry
+// starts the next file, exactly where DLedger would put it. Leader and followers hold
+// byte-identical data files (same `pos` everywhere, same file size), which is what lets
+// ConsumeQueue positions point into them. Writes are write() into the page cache; flush()
+// fdatasyncs. Recovery keeps the longest valid prefix (FORMAT.md).
 import fs from 'node:fs';
 import path from 'node:path';
 import { FlushbenchError } from '../../protocol/errors.js';
@@ -11,11 +15,23 @@ import {
   checkEntry, ENTRY_HEADER_BYTES, ENTRY_MAGIC, entryBodyCrc, type EntryHeader, INDEX_UNIT_BYTES, nextChainCrc, readEntryHeader,
   readIndexUnit, writeEntryHeader, writeIndexUnit,
 } from './entryCodec.js';
+import { offsetFileName, RollingFiles } from './rollingFiles.js';
 
 const log = childLogger('dledger-store');
-const FILE_NAME = '00000000000000000000';
 const RECOVERY_WINDOW_BYTES = 8 * 1024 * 1024;
 const INDEX_BATCH_UNITS = 32 * 1024;
+/** MmapFileList.BLANK_MAGIC_CODE and MIN_BLANK_LEN: the padding at the end of a rolled data file. */
+export const BLANK_MAGIC = -1;
+export const MIN_BLANK_BYTES = 8;
+/** DLedgerConfig.mappedFileSizeForEntryData (RocketMQ passes mappedFileSizeCommitLog, also 1 GiB by default). */
+export const DEFAULT_DATA_FILE_BYTES = 1024 * 1024 * 1024;
+/** DLedgerConfig.mappedFileSizeForEntryIndex: INDEX_UNIT_SIZE × 5 Mi units (160 MiB). */
+export const DEFAULT_INDEX_FILE_BYTES = INDEX_UNIT_BYTES * 5 * 1024 * 1024;
+
+export interface DLedgerStoreOptions {
+  dataFileSizeBytes?: number;
+  indexFileSizeBytes?: number;
+}
 
 export interface StoredEntry {
   header: EntryHeader;
@@ -28,12 +44,13 @@ export interface DLedgerRecovery {
   truncatedBytes: number;
   reason: string | null;
   committedIndex: number;
+  dataFiles: number;
 }
 
 export class DLedgerStore {
   ledgerEndIndex = -1;
   ledgerEndTerm = -1;
-  /** Data file end: where the next entry goes. */
+  /** End of the last entry: where the next one goes (or the next file's start, see positionFor). */
   dataEndPos = 0;
   committedIndex = -1;
   /** Data file end of the committed prefix (the readable CommitLog end). */
@@ -42,81 +59,146 @@ export class DLedgerStore {
   flushedIndex = -1;
   recovery: DLedgerRecovery | null = null;
   private lastChainCrc = 0;
-  private readonly dataFd: number;
-  private readonly indexFd: number;
+  private readonly data: RollingFiles;
+  private readonly index: RollingFiles;
   private readonly checkpointPath: string;
   private flushing: Promise<number> | null = null;
   private closed = false;
 
-  constructor(readonly dir: string) {
-    fs.mkdirSync(path.join(dir, 'data'), { recursive: true });
-    fs.mkdirSync(path.join(dir, 'index'), { recursive: true });
-    this.dataFd = fs.openSync(path.join(dir, 'data', FILE_NAME), fs.constants.O_RDWR | fs.constants.O_CREAT);
-    this.indexFd = fs.openSync(path.join(dir, 'index', FILE_NAME), fs.constants.O_RDWR | fs.constants.O_CREAT);
+  constructor(readonly dir: string, options: DLedgerStoreOptions = {}) {
+    const dataFileSize = options.dataFileSizeBytes ?? DEFAULT_DATA_FILE_BYTES;
+    const indexFileSize = options.indexFileSizeBytes ?? DEFAULT_INDEX_FILE_BYTES;
+    if (!Number.isSafeInteger(dataFileSize) || dataFileSize < 2 * (ENTRY_HEADER_BYTES + MIN_BLANK_BYTES)) {
+      throw new FlushbenchError('BAD_CONFIG', `DLedger data file size ${dataFileSize} is too small (at least ${2 * (ENTRY_HEADER_BYTES + MIN_BLANK_BYTES)} bytes)`);
+    }
+    if (!Number.isSafeInteger(indexFileSize) || indexFileSize <= 0 || indexFileSize % INDEX_UNIT_BYTES !== 0) {
+      throw new FlushbenchError('BAD_CONFIG', `DLedger index file size ${indexFileSize} must be a positive multiple of ${INDEX_UNIT_BYTES}`);
+    }
+    this.data = new RollingFiles(path.join(dir, 'data'), dataFileSize, 'DLedger data');
+    this.index = new RollingFiles(path.join(dir, 'index'), indexFileSize, 'DLedger index');
     this.checkpointPath = path.join(dir, 'checkpoint');
     this.recover();
   }
 
-  /** Scans the data file, keeps the valid prefix, rewrites the index from it, loads committedIndex. */
+  get dataFileSizeBytes(): number {
+    return this.data.fileSizeBytes;
+  }
+
+  /** Largest entry (header + body) a data file holds: the file minus room for a blank. */
+  get maxEntryBytes(): number {
+    return this.data.fileSizeBytes - MIN_BLANK_BYTES;
+  }
+
+  /**
+   * Where an entry of `sizeBytes` goes (MmapFileList.preAppend): at the data end if it and a
+   * blank still fit in that file, else at the start of the next file.
+   */
+  positionFor(sizeBytes: number): number {
+    if (sizeBytes > this.maxEntryBytes) {
+      throw new FlushbenchError('DLEDGER_ENTRY_TOO_LARGE', `a ${sizeBytes}-byte entry does not fit in a ${this.data.fileSizeBytes}-byte DLedger data file (mappedFileSizeCommitLog)`);
+    }
+    const fileEnd = this.data.fileEnd(this.dataEndPos);
+    return this.dataEndPos + sizeBytes + MIN_BLANK_BYTES > fileEnd ? fileEnd : this.dataEndPos;
+  }
+
+  /**
+   * Scans the data files from the first, keeps the valid prefix (a blank leads to the next
+   * file), cuts the rest (possibly in an earlier file than the last), rebuilds the index from
+   * it and loads committedIndex.
+   */
   private recover(): void {
-    const size = fs.fstatSync(this.dataFd).size;
-    const window = Buffer.allocUnsafe(RECOVERY_WINDOW_BYTES);
+    const fileSize = this.data.fileSizeBytes;
+    const files = this.data.list();
+    const last = files.at(-1);
+    const diskEnd = last ? last.number * fileSize + last.sizeBytes : 0;
+    const window = Buffer.allocUnsafe(Math.min(RECOVERY_WINDOW_BYTES, fileSize));
     let windowStart = 0;
     let windowLength = 0;
+    let loadedAt = -1;
     let pos = 0;
+    let end = 0;
     let index = 0;
     let chain = 0;
     let term = -1;
     let reason: string | null = null;
+    this.index.removeAll();
     const units = Buffer.allocUnsafe(INDEX_BATCH_UNITS * INDEX_UNIT_BYTES);
     let unitCount = 0;
     let unitsFrom = 0;
     const flushUnits = () => {
       if (unitCount === 0) return;
-      fs.writeSync(this.indexFd, units, 0, unitCount * INDEX_UNIT_BYTES, unitsFrom * INDEX_UNIT_BYTES);
+      this.index.writeSpanning(units, 0, unitCount * INDEX_UNIT_BYTES, unitsFrom * INDEX_UNIT_BYTES);
       unitsFrom += unitCount;
       unitCount = 0;
     };
-    while (pos < size) {
-      let at = pos - windowStart;
-      if (at + ENTRY_HEADER_BYTES > windowLength || at + window.readInt32BE(at + 4) > windowLength) {
-        windowStart = pos;
-        windowLength = fs.readSync(this.dataFd, window, 0, Math.min(window.length, size - pos), pos);
-        at = 0;
-        const need = windowLength >= 8 ? window.readInt32BE(4) : 0;
-        if (need > window.length) {
-          reason = `entry at ${pos} claims ${need} bytes, more than the ${window.length}-byte recovery window`;
-          break;
-        }
-      }
-      const check = checkEntry(window, at, windowLength - at, pos, index, chain);
-      if (!check.ok) {
-        reason = `${check.reason} at pos ${pos} (index ${index})`;
+    const inWindow = (at: number): boolean => {
+      if (at + MIN_BLANK_BYTES > windowLength) return false;
+      return window.readInt32BE(at) === BLANK_MAGIC || at + Math.max(window.readInt32BE(at + 4), ENTRY_HEADER_BYTES) <= windowLength;
+    };
+    let fileAt = 0;
+    scan: while (fileAt < files.length) {
+      const fileStart = files[fileAt].number * fileSize;
+      if (fileStart !== pos) {
+        reason = `data file ${offsetFileName(fileStart)} does not follow at ${pos}`;
         break;
       }
-      writeIndexUnit(units, unitCount * INDEX_UNIT_BYTES, pos, check.header.sizeBytes, index, check.header.term);
-      if (++unitCount === INDEX_BATCH_UNITS) flushUnits();
-      chain = check.header.chainCrc;
-      term = check.header.term;
-      pos += check.header.sizeBytes;
-      index++;
+      const fileDataEnd = fileStart + files[fileAt].sizeBytes;
+      while (pos < fileDataEnd) {
+        let at = pos - windowStart;
+        if (!inWindow(at) && loadedAt !== pos) {
+          windowStart = loadedAt = pos;
+          windowLength = this.data.read(pos, Math.min(window.length, fileDataEnd - pos)).copy(window, 0);
+          at = 0;
+          const need = windowLength >= MIN_BLANK_BYTES && window.readInt32BE(0) !== BLANK_MAGIC ? window.readInt32BE(4) : 0;
+          if (need > window.length) {
+            reason = `entry at ${pos} claims ${need} bytes, more than the ${window.length}-byte recovery window`;
+            break scan;
+          }
+        }
+        if (windowLength - at >= MIN_BLANK_BYTES && window.readInt32BE(at) === BLANK_MAGIC) {
+          const left = fileStart + fileSize - pos;
+          if (window.readInt32BE(at + 4) !== left) {
+            reason = `blank at pos ${pos} claims ${window.readInt32BE(at + 4)} bytes, ${left} are left in its file`;
+            break scan;
+          }
+          pos = fileStart + fileSize;
+          fileAt++;
+          continue scan;
+        }
+        const check = checkEntry(window, at, windowLength - at, pos, index, chain);
+        if (!check.ok) {
+          reason = `${check.reason} at pos ${pos} (index ${index})`;
+          break scan;
+        }
+        writeIndexUnit(units, unitCount * INDEX_UNIT_BYTES, pos, check.header.sizeBytes, index, check.header.term);
+        if (++unitCount === INDEX_BATCH_UNITS) flushUnits();
+        chain = check.header.chainCrc;
+        term = check.header.term;
+        pos += check.header.sizeBytes;
+        end = pos;
+        index++;
+      }
+      if (fileAt < files.length - 1) reason = `data file ${offsetFileName(fileStart)} ends without a blank but later files exist`;
+      break;
     }
+    if (reason === null && end < diskEnd) reason = 'a blank ends the last data file and no entry follows it';
     flushUnits();
-    if (pos < size) {
-      log.warn({ dir: this.dir, validBytes: pos, fileBytes: size, reason }, 'DLedger recovery: truncating the data file after the last valid entry');
-      fs.ftruncateSync(this.dataFd, pos);
+    if (end < diskEnd) {
+      log.warn({ dir: this.dir, validEnd: end, diskEnd, reason }, 'DLedger recovery: cutting the data files after the last valid entry');
+      this.data.truncate(end);
     }
-    fs.ftruncateSync(this.indexFd, index * INDEX_UNIT_BYTES);
-    fs.fdatasyncSync(this.dataFd);
-    fs.fdatasyncSync(this.indexFd);
+    this.data.syncNow();
+    this.index.syncNow();
     this.ledgerEndIndex = index - 1;
     this.ledgerEndTerm = term;
-    this.dataEndPos = pos;
+    this.dataEndPos = end;
     this.lastChainCrc = chain;
     this.flushedIndex = this.ledgerEndIndex;
     const committed = Math.min(this.readCheckpoint(), this.ledgerEndIndex);
     this.setCommitted(committed);
-    this.recovery = { entries: index, truncatedBytes: size - pos, reason: pos < size ? reason : null, committedIndex: committed };
+    this.recovery = {
+      entries: index, truncatedBytes: diskEnd - end, reason: end < diskEnd ? reason : null, committedIndex: committed, dataFiles: this.data.list().length,
+    };
   }
 
   private readCheckpoint(): number {
@@ -149,12 +231,20 @@ export class DLedgerStore {
     return true;
   }
 
+  /** Writes an entry at header.pos, which positionFor chose: at a file start, the rest of the previous file gets a blank first. */
   private writeEntry(entry: Buffer, header: Omit<EntryHeader, 'magic'>): void {
     this.assertOpen();
-    fs.writeSync(this.dataFd, entry, 0, entry.length, header.pos);
+    if (header.pos !== this.dataEndPos) {
+      const blank = Buffer.allocUnsafe(MIN_BLANK_BYTES);
+      blank.writeInt32BE(BLANK_MAGIC, 0);
+      blank.writeInt32BE(header.pos - this.dataEndPos, 4);
+      this.data.write(blank, 0, MIN_BLANK_BYTES, this.dataEndPos);
+      this.data.fillFile(this.dataEndPos); // a rolled file is exactly the file size, as DLedger's are
+    }
+    this.data.write(entry, 0, entry.length, header.pos);
     const unit = Buffer.allocUnsafe(INDEX_UNIT_BYTES);
     writeIndexUnit(unit, 0, header.pos, header.sizeBytes, header.index, header.term);
-    fs.writeSync(this.indexFd, unit, 0, INDEX_UNIT_BYTES, header.index * INDEX_UNIT_BYTES);
+    this.index.write(unit, 0, INDEX_UNIT_BYTES, header.index * INDEX_UNIT_BYTES);
     this.ledgerEndIndex = header.index;
     this.ledgerEndTerm = header.term;
     this.dataEndPos = header.pos + header.sizeBytes;
@@ -166,8 +256,9 @@ export class DLedgerStore {
    * entry's position (RocketMQ's append hook writes the message's physical offset = pos + 48).
    */
   appendAsLeader(term: number, bodySizeBytes: number, fillBody: (entry: Buffer, bodyAt: number, pos: number) => void): EntryHeader {
+    this.assertOpen();
     const entry = Buffer.allocUnsafe(ENTRY_HEADER_BYTES + bodySizeBytes);
-    const pos = this.dataEndPos;
+    const pos = this.positionFor(entry.length);
     fillBody(entry, ENTRY_HEADER_BYTES, pos);
     const bodyCrc = entryBodyCrc(entry.subarray(ENTRY_HEADER_BYTES));
     const header: EntryHeader = {
@@ -179,9 +270,12 @@ export class DLedgerStore {
     return header;
   }
 
-  /** Follower append of a leader's entry: it must be the next index at the local data end, intact. */
+  /** Follower append of a leader's entry: the next index, where this log would put it (same file size as the leader's), intact. */
   appendAsFollower(bytes: Buffer): EntryHeader {
-    const check = checkEntry(bytes, 0, bytes.length, this.dataEndPos, this.ledgerEndIndex + 1, this.lastChainCrc);
+    this.assertOpen();
+    const size = bytes.length >= 8 ? bytes.readInt32BE(4) : bytes.length;
+    if (size > this.maxEntryBytes || size < ENTRY_HEADER_BYTES) throw new FlushbenchError('DLEDGER_INCONSISTENT', `a ${size}-byte entry does not fit in a ${this.data.fileSizeBytes}-byte data file`);
+    const check = checkEntry(bytes, 0, bytes.length, this.positionFor(size), this.ledgerEndIndex + 1, this.lastChainCrc);
     if (!check.ok) throw new FlushbenchError('DLEDGER_INCONSISTENT', `entry does not extend the local log: ${check.reason}`);
     this.writeEntry(bytes.length === check.header.sizeBytes ? bytes : bytes.subarray(0, check.header.sizeBytes), check.header);
     return check.header;
@@ -207,16 +301,14 @@ export class DLedgerStore {
     }
     this.ledgerEndIndex = lastKeptIndex;
     if (this.flushedIndex > lastKeptIndex) this.flushedIndex = lastKeptIndex;
-    fs.ftruncateSync(this.dataFd, this.dataEndPos);
-    fs.ftruncateSync(this.indexFd, (lastKeptIndex + 1) * INDEX_UNIT_BYTES);
+    this.data.truncate(this.dataEndPos); // may delete whole later files and the blank before them
+    this.index.truncate((lastKeptIndex + 1) * INDEX_UNIT_BYTES);
     log.info({ dir: this.dir, lastKeptIndex, dropped }, 'truncated a conflicting suffix');
   }
 
   indexUnit(index: number) {
     if (index < 0 || index > this.ledgerEndIndex) throw new FlushbenchError('DLEDGER_INDEX_OUT_OF_RANGE', `index ${index} is outside 0..${this.ledgerEndIndex}`);
-    const unit = Buffer.allocUnsafe(INDEX_UNIT_BYTES);
-    fs.readSync(this.indexFd, unit, 0, INDEX_UNIT_BYTES, index * INDEX_UNIT_BYTES);
-    return readIndexUnit(unit, 0);
+    return readIndexUnit(this.index.read(index * INDEX_UNIT_BYTES, INDEX_UNIT_BYTES), 0);
   }
 
   termAt(index: number): number {
@@ -229,36 +321,30 @@ export class DLedgerStore {
     return { header: readEntryHeader(bytes, 0), bytes };
   }
 
-  /** Entries from `fromIndex` while within maxBytes (at least one) and maxCount. */
+  /** Entries from `fromIndex` while within maxBytes (at least one) and maxCount; one read even across a roll. */
   readBatch(fromIndex: number, maxBytes: number, maxCount: number): StoredEntry[] {
-    const out: StoredEntry[] = [];
     const last = Math.min(this.ledgerEndIndex, fromIndex + maxCount - 1);
-    if (fromIndex > last) return out;
-    const first = this.indexUnit(fromIndex);
-    let endPos = first.pos + first.sizeBytes;
-    let lastIndex = fromIndex;
-    const units = Buffer.allocUnsafe((last - fromIndex + 1) * INDEX_UNIT_BYTES);
-    fs.readSync(this.indexFd, units, 0, units.length, fromIndex * INDEX_UNIT_BYTES);
+    if (fromIndex > last) return [];
+    const units = this.index.read(fromIndex * INDEX_UNIT_BYTES, (last - fromIndex + 1) * INDEX_UNIT_BYTES);
+    const positions = [readIndexUnit(units, 0)];
     for (let i = fromIndex + 1; i <= last; i++) {
       const unit = readIndexUnit(units, (i - fromIndex) * INDEX_UNIT_BYTES);
-      if (unit.pos + unit.sizeBytes - first.pos > maxBytes) break;
-      endPos = unit.pos + unit.sizeBytes;
-      lastIndex = i;
+      if (unit.pos + unit.sizeBytes - positions[0].pos > maxBytes) break;
+      positions.push(unit);
     }
-    const data = this.readData(first.pos, endPos - first.pos);
-    let at = 0;
-    for (let i = fromIndex; i <= lastIndex; i++) {
-      const header = readEntryHeader(data, at);
-      out.push({ header, bytes: data.subarray(at, at + header.sizeBytes) });
-      at += header.sizeBytes;
-    }
-    return out;
+    const first = positions[0].pos;
+    const lastUnit = positions[positions.length - 1];
+    // Rolled files are full size, so the flat range holds each entry at pos − first (blanks between).
+    const data = this.data.read(first, lastUnit.pos + lastUnit.sizeBytes - first);
+    return positions.map((unit) => {
+      const bytes = data.subarray(unit.pos - first, unit.pos - first + unit.sizeBytes);
+      return { header: readEntryHeader(bytes, 0), bytes };
+    });
   }
 
+  /** Bytes at a flat data offset (an entry or a record: never across a file end in practice). */
   readData(pos: number, length: number): Buffer {
-    const out = Buffer.allocUnsafe(length);
-    const read = fs.readSync(this.dataFd, out, 0, length, pos);
-    return read === length ? out : out.subarray(0, read);
+    return this.data.read(pos, length);
   }
 
   /** fdatasync of data and index; resolves with the index it covers. Concurrent calls share a round. */
@@ -267,8 +353,8 @@ export class DLedgerStore {
     const covered = this.ledgerEndIndex;
     if (covered <= this.flushedIndex || this.closed) return Promise.resolve(this.flushedIndex);
     const round = (async () => {
-      await new Promise<void>((resolve, reject) => fs.fdatasync(this.dataFd, (error) => (error ? reject(error) : resolve())));
-      await new Promise<void>((resolve, reject) => fs.fdatasync(this.indexFd, (error) => (error ? reject(error) : resolve())));
+      await this.data.sync();
+      await this.index.sync();
       // A truncation during the round may have lowered the end: never claim more than exists.
       this.flushedIndex = Math.max(this.flushedIndex, Math.min(covered, this.ledgerEndIndex));
       return this.flushedIndex;
@@ -293,7 +379,7 @@ export class DLedgerStore {
     }
     this.closed = true;
     await this.flushing?.catch(() => undefined);
-    fs.closeSync(this.dataFd);
-    fs.closeSync(this.indexFd);
+    this.data.close();
+    this.index.close();
   }
 }
