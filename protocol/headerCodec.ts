@@ -6,6 +6,7 @@
 import { FlushbenchError } from './errors.js';
 import { languageName, languageNumber, SerializeType, type SerializeTypeValue } from './codes.js';
 import type { RemotingCommand } from './remotingCommand.js';
+import { readInt16, readInt32, writeInt16, writeInt32 } from './bigEndian.js';
 
 /** A malformed frame or header; `code` says which rule it broke (FRAME_TOO_LARGE, BAD_LENGTH, BAD_FRAME, BAD_SERIALIZE_TYPE, BAD_HEADER). */
 export class FrameError extends FlushbenchError {}
@@ -69,7 +70,7 @@ export function binaryHeaderMaxLength(command: RemotingCommand): number {
     for (const key in ext) {
       const value = ext[key];
       if (value == null) continue;
-      length += 6 + 3 * (key.length + String(value).length);
+      length += 6 + 3 * (key.length + (typeof value === 'string' ? value.length : String(value).length));
     }
   }
   return length;
@@ -80,17 +81,17 @@ export function binaryHeaderMaxLength(command: RemotingCommand): number {
  * intermediate buffers); returns the end offset.
  */
 export function writeBinaryHeader(command: RemotingCommand, out: Buffer, at: number): number {
-  let p = out.writeInt16BE(command.code, at);
-  p = out.writeInt8(languageNumber(command.language), p);
-  p = out.writeInt16BE(command.version, p);
-  p = out.writeInt32BE(command.opaque, p);
-  p = out.writeInt32BE(command.flag, p);
+  let p = writeInt16(out, at, command.code);
+  out[p++] = command.language === 'JAVA' ? 0 : languageNumber(command.language);
+  p = writeInt16(out, p, command.version);
+  p = writeInt32(out, p, command.opaque);
+  p = writeInt32(out, p, command.flag);
   if (command.remark != null) {
     const end = writeUtf8(out, command.remark, p + 4);
-    out.writeInt32BE(end - p - 4, p);
+    writeInt32(out, p, end - p - 4);
     p = end;
   } else {
-    p = out.writeInt32BE(0, p);
+    p = writeInt32(out, p, 0);
   }
   const extLengthAt = p;
   p += 4;
@@ -100,13 +101,13 @@ export function writeBinaryHeader(command: RemotingCommand, out: Buffer, at: num
       const value = ext[key];
       if (value == null) continue;
       const keyEnd = writeUtf8(out, key, p + 2);
-      out.writeInt16BE(keyEnd - p - 2, p);
+      writeInt16(out, p, keyEnd - p - 2);
       const valueEnd = writeUtf8(out, typeof value === 'string' ? value : String(value), keyEnd + 4);
-      out.writeInt32BE(valueEnd - keyEnd - 4, keyEnd);
+      writeInt32(out, keyEnd, valueEnd - keyEnd - 4);
       p = valueEnd;
     }
   }
-  out.writeInt32BE(p - extLengthAt - 4, extLengthAt);
+  writeInt32(out, extLengthAt, p - extLengthAt - 4);
   return p;
 }
 
@@ -165,17 +166,23 @@ interface KeySlot {
   valueText: string;
 }
 
-const keySlots = new Map<number, KeySlot>();
+/** Keys of 0 or 1 byte by that byte (index 256 for the empty key); 2-byte keys by their 16 bits. */
+const oneByteKeySlots: Array<KeySlot | undefined> = new Array<KeySlot | undefined>(257);
+const twoByteKeySlots = new Map<number, KeySlot>();
+let keySlotCount = 0;
 
 /** extFields keys of SEND_MESSAGE_V2 are one letter: decode each distinct one once. */
 function shortKeySlot(bytes: Buffer, at: number, length: number): KeySlot | string {
-  const id = length === 0 ? 0 : length === 1 ? 0x10000 | bytes[at] : 0x20000 | (bytes[at] << 8) | bytes[at + 1];
-  let slot = keySlots.get(id);
+  const oneByte = length < 2;
+  const id = length === 0 ? 256 : length === 1 ? bytes[at] : (bytes[at] << 8) | bytes[at + 1];
+  let slot = oneByte ? oneByteKeySlots[id] : twoByteKeySlots.get(id);
   if (slot === undefined) {
     const key = bytes.toString('utf8', at, at + length);
-    if (keySlots.size >= KEY_SLOTS_MAX) return key;
+    if (keySlotCount >= KEY_SLOTS_MAX) return key;
     slot = { key, valueBytes: Buffer.alloc(INTERNED_VALUE_MAX_BYTES), valueLength: -1, valueText: '' };
-    keySlots.set(id, slot);
+    keySlotCount++;
+    if (oneByte) oneByteKeySlots[id] = slot;
+    else twoByteKeySlots.set(id, slot);
   }
   return slot;
 }
@@ -200,6 +207,50 @@ function slotValue(slot: KeySlot, bytes: Buffer, at: number, length: number): st
   return text;
 }
 
+/**
+ * A sequence of short keys, as a path in a trie from SHAPE_ROOT. Filling a fresh object key by
+ * key made every store megamorphic (each added key is a new hidden class), and that was the
+ * largest cost of decoding a SEND_MESSAGE_V2 header. A sequence seen SHAPE_COMPILE_AFTER times
+ * gets a compiled object literal instead, which V8 creates from one boilerplate in one step.
+ */
+interface ShapeNode {
+  slot: KeySlot | null;
+  children: ShapeNode[];
+  seen: number;
+  build: ((values: string[]) => Record<string, string>) | null;
+}
+
+const SHAPE_COMPILE_AFTER = 16;
+const SHAPE_NODES_MAX = 1024;
+const SHAPE_KEYS_MAX = 32;
+const SHAPE_ROOT: ShapeNode = { slot: null, children: [], seen: 0, build: null };
+let shapeNodeCount = 0;
+
+function shapeChild(node: ShapeNode, slot: KeySlot): ShapeNode | null {
+  const children = node.children;
+  for (let i = 0; i < children.length; i++) if (children[i].slot === slot) return children[i];
+  if (shapeNodeCount >= SHAPE_NODES_MAX) return null;
+  shapeNodeCount++;
+  const child: ShapeNode = { slot, children: [], seen: 0, build: null };
+  children.push(child);
+  return child;
+}
+
+/**
+ * `(v) => ({ "a": v[0], "b": v[1], … })` for these keys. The keys are at most two bytes, so
+ * none can be "__proto__"; JSON.stringify makes each a valid string literal. A repeated key
+ * keeps its last value, as assignment does.
+ */
+function compileShape(keys: readonly string[]): (values: string[]) => Record<string, string> {
+  const fields = keys.map((key, i) => `${JSON.stringify(key)}: v[${i}]`).join(', ');
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from JSON-quoted keys, see above
+  return new Function('v', `return { ${fields} };`) as (values: string[]) => Record<string, string>;
+}
+
+// Scratch for one decode (decoding is synchronous, never re-entered).
+const scratchKeys: string[] = [];
+const scratchValues: string[] = [];
+
 function truncated(): never {
   throw new FrameError('BAD_HEADER', 'the binary header is truncated');
 }
@@ -207,38 +258,54 @@ function truncated(): never {
 export function decodeBinaryHeader(bytes: Buffer): CommandHeader {
   const size = bytes.length;
   if (size < 17) truncated();
-  const code = bytes.readInt16BE(0);
-  const language = languageName(bytes.readInt8(2));
-  const version = bytes.readInt16BE(3);
-  const opaque = bytes.readInt32BE(5);
-  const flag = bytes.readInt32BE(9);
-  const remarkLength = bytes.readInt32BE(13);
+  const code = readInt16(bytes, 0);
+  const language = languageName((bytes[2] << 24) >> 24);
+  const version = readInt16(bytes, 3);
+  const opaque = readInt32(bytes, 5);
+  const flag = readInt32(bytes, 9);
+  const remarkLength = readInt32(bytes, 13);
   let p = 17;
   if (remarkLength < 0) throw new FrameError('BAD_HEADER', 'negative remark length');
   if (p + remarkLength + 4 > size) truncated();
   const remark = remarkLength > 0 ? utf8Slice(bytes, p, p + remarkLength) : undefined;
   p += remarkLength;
-  const extLength = bytes.readInt32BE(p);
+  const extLength = readInt32(bytes, p);
   p += 4;
   if (extLength < 0) throw new FrameError('BAD_HEADER', 'negative extFields length');
   if (p + extLength > size) truncated();
   const end = p + extLength;
   let extFields: Record<string, string> | undefined;
   if (extLength > 0) {
-    extFields = {};
+    let shape: ShapeNode | null = SHAPE_ROOT;
+    let count = 0;
     while (p < end) {
       if (p + 2 > end) throw new FrameError('BAD_HEADER', 'extFields entry truncated');
-      const keyLength = bytes.readInt16BE(p);
+      const keyLength = readInt16(bytes, p);
       p += 2;
       if (keyLength < 0 || p + keyLength + 4 > end) throw new FrameError('BAD_HEADER', 'extFields key out of range');
       const slot = keyLength <= 2 ? shortKeySlot(bytes, p, keyLength) : utf8Slice(bytes, p, p + keyLength);
       p += keyLength;
-      const valueLength = bytes.readInt32BE(p);
+      const valueLength = readInt32(bytes, p);
       p += 4;
       if (valueLength < 0 || p + valueLength > end) throw new FrameError('BAD_HEADER', 'extFields value out of range');
-      if (typeof slot === 'string') extFields[slot] = valueLength === 0 ? '' : utf8Slice(bytes, p, p + valueLength);
-      else extFields[slot.key] = slotValue(slot, bytes, p, valueLength);
+      if (typeof slot === 'string') {
+        scratchKeys[count] = slot;
+        scratchValues[count] = valueLength === 0 ? '' : utf8Slice(bytes, p, p + valueLength);
+        shape = null;
+      } else {
+        scratchKeys[count] = slot.key;
+        scratchValues[count] = slotValue(slot, bytes, p, valueLength);
+        if (shape !== null) shape = count < SHAPE_KEYS_MAX ? shapeChild(shape, slot) : null;
+      }
+      count++;
       p += valueLength;
+    }
+    if (shape !== null && shape.build !== null) {
+      extFields = shape.build(scratchValues);
+    } else {
+      extFields = {};
+      for (let i = 0; i < count; i++) extFields[scratchKeys[i]] = scratchValues[i];
+      if (shape !== null && ++shape.seen >= SHAPE_COMPILE_AFTER) shape.build = compileShape(scratchKeys.slice(0, count));
     }
   }
   return { code, language, version, opaque, flag, remark, extFields };

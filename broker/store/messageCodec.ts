@@ -2,6 +2,8 @@
 // The encoder writes straight into a caller's buffer so the append path allocates nothing
 // per message beyond what the caller already holds.
 import { crc32 } from 'node:zlib';
+import { writeInt16, writeInt32, writeInt64 as writeLong } from '../../protocol/bigEndian.js';
+import { writeUtf8 } from '../../protocol/headerCodec.js';
 
 export const MESSAGE_MAGIC_CODE = 0xdaa320a7 | 0; // -626843481
 export const BLANK_MAGIC_CODE = 0xcbd43194 | 0; // -875286124
@@ -103,8 +105,7 @@ export function recordLength(bodyLength: number, topicLengthBytes: number, prope
 }
 
 export function writeInt64(buffer: Buffer, offset: number, value: number): void {
-  buffer.writeInt32BE(Math.floor(value / 0x1_0000_0000), offset);
-  buffer.writeUInt32BE(value >>> 0, offset + 4);
+  writeLong(buffer, offset, value);
 }
 
 export function readInt64(buffer: Buffer, offset: number): number {
@@ -174,25 +175,25 @@ export function encodeMessage(
   storeTimestamp: number,
 ): number {
   let p = at;
-  p = target.writeInt32BE(lengths.totalBytes, p);
-  p = target.writeInt32BE(MESSAGE_MAGIC_CODE, p);
-  p = target.writeInt32BE(bodyCrc(message.body), p);
-  p = target.writeInt32BE(message.queueId, p);
-  p = target.writeInt32BE(message.flag, p);
-  writeInt64(target, p, queueOffset); p += 8;
-  writeInt64(target, p, physicalOffset); p += 8;
-  p = target.writeInt32BE(message.sysFlag, p);
-  writeInt64(target, p, message.bornTimestamp); p += 8;
+  p = writeInt32(target, p, lengths.totalBytes);
+  p = writeInt32(target, p, MESSAGE_MAGIC_CODE);
+  p = writeInt32(target, p, bodyCrc(message.body));
+  p = writeInt32(target, p, message.queueId);
+  p = writeInt32(target, p, message.flag);
+  p = writeLong(target, p, queueOffset);
+  p = writeLong(target, p, physicalOffset);
+  p = writeInt32(target, p, message.sysFlag);
+  p = writeLong(target, p, message.bornTimestamp);
   p += message.bornHost.copy(target, p);
-  writeInt64(target, p, storeTimestamp); p += 8;
+  p = writeLong(target, p, storeTimestamp);
   p += message.storeHost.copy(target, p);
-  p = target.writeInt32BE(message.reconsumeTimes, p);
-  writeInt64(target, p, message.preparedTransactionOffset); p += 8;
-  p = target.writeInt32BE(message.body.length, p);
+  p = writeInt32(target, p, message.reconsumeTimes);
+  p = writeLong(target, p, message.preparedTransactionOffset);
+  p = writeInt32(target, p, message.body.length);
   p += message.body.copy(target, p);
-  p = target.writeInt8(lengths.topicBytes, p);
-  p += target.write(message.topic, p, 'utf8');
-  p = target.writeInt16BE(lengths.propertiesBytes, p);
+  target[p++] = lengths.topicBytes;
+  p = writeUtf8(target, message.topic, p);
+  p = writeInt16(target, p, lengths.propertiesBytes);
   p += target.write(message.properties, p, 'utf8');
   return p;
 }
