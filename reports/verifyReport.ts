@@ -38,6 +38,7 @@ export interface VerifyDLedgerJson {
   failoverMsMax: number | null;
   failoverMsP50: number | null;
   ackedAfterFirstFault: number;
+  seriesMs?: number;
 }
 
 export interface VerifyJson {
@@ -88,14 +89,14 @@ function faultRows(report: VerifyJson): string[][] {
 
 const FAULT_HEADER = ['fault', 'crashes', 'acked', 'acked lost', 'max lost window ms', 'duplicates', 'unacked stored', 'corrupt', 'queue gaps', 'lost on slave', 'failed cycles'];
 
-const DLEDGER_HEADER = ['fault', 'leader crashes', 'failover p50 ms', 'failover max ms', 'failed sends during elections', 'acked after the first crash', 'final leader', 'missing per member (final read)', 'converged in ms'];
+const DLEDGER_HEADER = ['fault', 'leader crashes', 'failover p50 ms', 'failover max ms', 'failed sends during elections', 'acked after the first crash', 'final leader', 'missing per member (final read)', 'converged in ms', 'series wall s'];
 
 function dledgerRows(report: VerifyJson): string[][] {
   return Object.entries(report.faults).filter(([, f]) => f.dledger).map(([fault, f]) => {
     const d = f.dledger as VerifyDLedgerJson;
     return [
       `${fault} (${d.flushDiskType})`, String(d.cycles.length), String(d.failoverMsP50 ?? '–'), String(d.failoverMsMax ?? '–'), String(d.failedSendsDuringFailover), String(d.ackedAfterFirstFault),
-      d.finalLeader ?? '–', d.members.map((m) => `${m.name} ${m.ackedLost}`).join(', ') || '–', String(d.convergeMs ?? '–'),
+      d.finalLeader ?? '–', d.members.map((m) => `${m.name} ${m.ackedLost}`).join(', ') || '–', String(d.convergeMs ?? '–'), d.seriesMs === undefined ? '–' : String(Math.round(d.seriesMs / 1000)),
     ];
   });
 }

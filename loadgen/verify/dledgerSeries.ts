@@ -60,6 +60,8 @@ export interface DLedgerSeriesSummary {
   failoverMsP50: number | null;
   /** Acked sends answered after the first fault: the producers went on with the new leader. */
   ackedAfterFirstFault: number;
+  /** Wall time of the series: start of the group to the end of the last read-back. */
+  seriesMs: number;
 }
 
 const FAILOVER_LIMIT_MS = 60_000;
@@ -117,6 +119,7 @@ export async function runDLedgerSeries(ctx: CycleContext, fault: 'kill' | 'power
   const faultTimes: number[] = [];
   const errors: string[] = [];
   const tracker = leaderTracker(nodes);
+  const startedAtMs = Date.now();
   try {
     for (const node of nodes) {
       if (fault === 'powercut' && ctx.disks) {
@@ -185,7 +188,11 @@ export async function runDLedgerSeries(ctx: CycleContext, fault: 'kill' | 'power
       if (fault === 'powercut' && ctx.disks) {
         const cut = await cutPower((storage.get(victim) as Storage).disk as LoopDisk, ctx.disks.registry, ctx.disks.mountOptions);
         copyMs = cut.copyMs;
-        storage.set(victim, { disk: cut.disk, storeRoot: path.join(cut.disk.mountPoint, 'store') });
+        const storeRoot = path.join(cut.disk.mountPoint, 'store');
+        storage.set(victim, { disk: cut.disk, storeRoot });
+        // The DLedger log lives under storePathRootDir (dledger-<selfId>/): it must be on the image that was cut.
+        const ledgerDir = path.join(storeRoot, `dledger-${victim.properties.dLegerSelfId}`);
+        if (!fs.existsSync(ledgerDir)) throw new FlushbenchError('VERIFY_DLEDGER_NOT_ON_IMAGE', `${victim.spec.name}: ${ledgerDir} is missing on the power-cut image; the DLedger log was not on the disk under test`);
       }
       await start(victim, `restarted-${cycle}`);
       const topicConfigLost = !(await topicConfigKnown(victim, ctx.topic));
@@ -204,7 +211,7 @@ export async function runDLedgerSeries(ctx: CycleContext, fault: 'kill' | 'power
   }
 
   async function finalRead(): Promise<FaultSummary> {
-    const base = seriesBase(records, cycles, errors, ctx);
+    const base = seriesBase(records, cycles, errors, ctx, startedAtMs);
     try {
       for (const node of nodes) if (!node.process) await start(node, 'final');
       const converged = await waitConverged(nodes, CONVERGE_LIMIT_MS);
@@ -219,7 +226,7 @@ export async function runDLedgerSeries(ctx: CycleContext, fault: 'kill' | 'power
       const lostWindows = cycles.map((c) => c.lostWindowMs ?? 0);
       return {
         ...base, ...toSummary(counts), lostWindowMsMax: Math.max(0, ...lostWindows), master: toSummary(counts), lostWindowsMs: lostWindows,
-        dledger: { ...(base.dledger as DLedgerSeriesSummary), members, finalLeader: converged.leader.spec.name, ledgerEndIndex: converged.ledgerEndIndex, convergeMs: converged.waitedMs },
+        dledger: { ...(base.dledger as DLedgerSeriesSummary), members, finalLeader: converged.leader.spec.name, ledgerEndIndex: converged.ledgerEndIndex, convergeMs: converged.waitedMs, seriesMs: Date.now() - startedAtMs },
       };
     } catch (error) {
       // Without the final read nothing can be judged: no crash counts as verified.
@@ -229,7 +236,7 @@ export async function runDLedgerSeries(ctx: CycleContext, fault: 'kill' | 'power
 }
 
 /** The summary before the read-back: counts zero, the cycles and the failover numbers filled in. */
-function seriesBase(records: readonly LeaderAckRecord[], cycles: DLedgerCycle[], errors: string[], ctx: CycleContext): FaultSummary {
+function seriesBase(records: readonly LeaderAckRecord[], cycles: DLedgerCycle[], errors: string[], ctx: CycleContext, startedAtMs: number): FaultSummary {
   const failovers = cycles.map((c) => c.failoverMs).sort((a, b) => a - b);
   const props = { ...(ctx.nodes[0]?.properties ?? {}), ...ctx.overrides };
   const zero: CountsSummary = { acked: 0, ackedLost: 0, lostWindowMsMax: 0, duplicates: 0, unackedStored: 0, corrupt: 0, queueGaps: 0, ackedMoved: 0 };
@@ -239,6 +246,7 @@ function seriesBase(records: readonly LeaderAckRecord[], cycles: DLedgerCycle[],
     dledger: {
       flushDiskType: String(props.flushDiskType ?? 'ASYNC_FLUSH'), cycles, members: [], finalLeader: null, ledgerEndIndex: null, convergeMs: null,
       failedSendsDuringFailover: cycles.reduce((s, c) => s + c.failedSends, 0), failoverMsMax: failovers.at(-1) ?? null, failoverMsP50: failovers.length ? failovers[Math.floor(failovers.length / 2)] : null,
+      seriesMs: Date.now() - startedAtMs,
       ackedAfterFirstFault: cycles.length === 0 ? 0 : cycles.reduce((s, c) => s + c.ackedAfterFault, 0) + cycles.slice(1).reduce((s, c) => s + c.ackedBeforeFault, 0),
     },
   };

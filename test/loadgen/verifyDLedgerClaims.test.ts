@@ -18,7 +18,7 @@ function cycle(n: number, partial: Partial<DLedgerCycle> = {}): DLedgerCycle {
 
 function series(flushDiskType: string, partial: Partial<FaultSummary> = {}, d: Partial<DLedgerSeriesSummary> = {}): FaultSummary {
   const dledger: DLedgerSeriesSummary = {
-    flushDiskType, cycles: [cycle(1), cycle(2)], finalLeader: 'dledger-n1', ledgerEndIndex: 200, convergeMs: 40, failedSendsDuringFailover: 128, failoverMsMax: 700, failoverMsP50: 700, ackedAfterFirstFault: 150,
+    flushDiskType, cycles: [cycle(1), cycle(2)], finalLeader: 'dledger-n1', ledgerEndIndex: 200, convergeMs: 40, failedSendsDuringFailover: 128, failoverMsMax: 700, failoverMsP50: 700, ackedAfterFirstFault: 150, seriesMs: 9000,
     members: ['n0', 'n1', 'n2'].map((id) => ({ name: `dledger-${id}`, selfId: id, leader: id === 'n1', ...ZERO })), ...d,
   };
   return {
@@ -69,5 +69,5 @@ test('verify.md shows the DLedger row: failover, failed sends, acks after the fi
     faults: { kill: f }, total: { crashes: 2, ...ZERO }, skipped: [], partition: null, diskFull: null, claims: judgeClaims(shapeOf('dledger'), { kill: f }),
   };
   const md = renderVerifyMarkdown(report);
-  assert.match(md, /\| kill \(ASYNC_FLUSH\) \| 2 \| 700 \| 700 \| 128 \| 150 \| dledger-n1 \| dledger-n0 0, dledger-n1 0, dledger-n2 0 \| 40 \|/);
+  assert.match(md, /\| kill \(ASYNC_FLUSH\) \| 2 \| 700 \| 700 \| 128 \| 150 \| dledger-n1 \| dledger-n0 0, dledger-n1 0, dledger-n2 0 \| 40 \| 9 \|/);
 });
