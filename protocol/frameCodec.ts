@@ -6,35 +6,54 @@ import {
 } from './headerCodec.js';
 import { SerializeType } from './codes.js';
 import type { RemotingCommand } from './remotingCommand.js';
+import { writeInt32 } from './bigEndian.js';
 
 export { FrameError } from './headerCodec.js';
 
 /** NettyDecoder's frame limit (com.rocketmq.remoting.frameMaxLength). */
 export const FRAME_MAX_BYTES = 16_777_216;
 
+// The JSON header text of the command last given to frameSizeBound (its length sets the bound,
+// and writeFrame writes it: built once per frame).
+let boundCommand: RemotingCommand | null = null;
+let boundJsonHeader = '';
+
 /**
- * Encodes one command as a complete frame: one allocation for prefix + header + body. A
- * binary header is written into an upper-bound allocation and the frame is its exact prefix.
+ * An upper bound of the frame's size in bytes (UTF-8 takes at most 3 bytes per UTF-16 unit).
+ * writeFrame(command, …) must follow, with nothing encoded in between.
  */
-export function encodeFrame(command: RemotingCommand): Buffer {
+export function frameSizeBound(command: RemotingCommand): number {
+  const bodyLength = command.body?.length ?? 0;
+  boundCommand = command;
+  if (command.serializeType === SerializeType.ROCKETMQ) return 8 + binaryHeaderMaxLength(command) + bodyLength;
+  boundJsonHeader = jsonHeaderText(command);
+  return 8 + 3 * boundJsonHeader.length + bodyLength;
+}
+
+/**
+ * Writes `command` as a complete frame at `at` in `target`, which must have frameSizeBound(command)
+ * bytes from `at`; returns the end. Lets a connection encode a turn's answers back to back in
+ * one buffer and hand the socket one write.
+ */
+export function writeFrame(command: RemotingCommand, target: Buffer, at: number): number {
+  if (boundCommand !== command) frameSizeBound(command);
+  boundCommand = null;
   const body = command.body;
   const bodyLength = body?.length ?? 0;
-  let frame: Buffer;
-  let headerLength: number;
-  if (command.serializeType === SerializeType.ROCKETMQ) {
-    frame = Buffer.allocUnsafe(8 + binaryHeaderMaxLength(command) + bodyLength);
-    headerLength = writeBinaryHeader(command, frame, 8) - 8;
-    frame = frame.subarray(0, 8 + headerLength + bodyLength);
-  } else {
-    const header = jsonHeaderText(command);
-    frame = Buffer.allocUnsafe(8 + 3 * header.length + bodyLength);
-    headerLength = (frame as Buffer & NativeStringCodecs).utf8Write(header, 8);
-    frame = frame.subarray(0, 8 + headerLength + bodyLength);
-  }
-  frame.writeInt32BE(4 + headerLength + bodyLength, 0);
-  frame.writeInt32BE(((command.serializeType & 0xff) << 24) | headerLength, 4);
-  if (body) body.copy(frame, 8 + headerLength);
-  return frame;
+  const headerEnd = command.serializeType === SerializeType.ROCKETMQ
+    ? writeBinaryHeader(command, target, at + 8)
+    : at + 8 + (target as Buffer & NativeStringCodecs).utf8Write(boundJsonHeader, at + 8);
+  const headerLength = headerEnd - at - 8;
+  writeInt32(target, at, 4 + headerLength + bodyLength);
+  writeInt32(target, at + 4, ((command.serializeType & 0xff) << 24) | headerLength);
+  if (body) body.copy(target, headerEnd);
+  return headerEnd + bodyLength;
+}
+
+/** Encodes one command as a complete frame in its own buffer. */
+export function encodeFrame(command: RemotingCommand): Buffer {
+  const frame = Buffer.allocUnsafe(frameSizeBound(command));
+  return frame.subarray(0, writeFrame(command, frame, 0));
 }
 
 /** Decodes one frame without its 4-byte length prefix. Throws FrameError on malformed input. */
