@@ -25,6 +25,8 @@ export class RollingFiles {
   private readonly dirty = new Set<number>();
   private retired: number[] = [];
   private syncing = 0;
+  /** A file was created or deleted since the last sync: the directory entry needs an fsync too. */
+  private dirDirty = false;
 
   constructor(readonly dir: string, readonly fileSizeBytes: number, private readonly what: string) {
     if (!Number.isSafeInteger(fileSizeBytes) || fileSizeBytes <= 0) throw new FlushbenchError('BAD_CONFIG', `${what} file size ${fileSizeBytes} must be a positive integer`);
@@ -65,8 +67,10 @@ export class RollingFiles {
     const open = this.fds.get(number);
     if (open !== undefined) return open;
     const file = this.pathOf(number);
-    if (!create && !fs.existsSync(file)) return null;
+    const exists = fs.existsSync(file);
+    if (!create && !exists) return null;
     const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT);
+    if (!exists) this.dirDirty = true;
     this.fds.set(number, fd);
     if (this.fds.size > MAX_OPEN_FILES) {
       // Reads of old files open them again; a file with unsynced writes stays open.
@@ -146,6 +150,7 @@ export class RollingFiles {
 
   private remove(number: number): void {
     fs.rmSync(this.pathOf(number), { force: true });
+    this.dirDirty = true;
     const fd = this.fds.get(number);
     this.fds.delete(number);
     this.dirty.delete(number);
@@ -165,8 +170,20 @@ export class RollingFiles {
       return fd === undefined ? [] : [{ number, fd }];
     });
     this.dirty.clear();
+    const dirDirty = this.dirDirty;
+    this.dirDirty = false;
     this.syncing++;
     try {
+      // A rolled-to file's entries are only durable once its name is (fdatasync does not cover it).
+      if (dirDirty) {
+        try {
+          await this.syncDir();
+        } catch (error) {
+          this.dirDirty = true;
+          for (const left of round) if (this.fds.get(left.number) === left.fd) this.dirty.add(left.number);
+          throw error;
+        }
+      }
       for (let i = 0; i < round.length; i++) {
         const { fd } = round[i];
         try {
@@ -182,7 +199,25 @@ export class RollingFiles {
     }
   }
 
+  private async syncDir(): Promise<void> {
+    const handle = await fs.promises.open(this.dir, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  }
+
   syncNow(): void {
+    if (this.dirDirty) {
+      const fd = fs.openSync(this.dir, 'r');
+      try {
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+      this.dirDirty = false;
+    }
     for (const number of this.dirty) {
       const fd = this.fds.get(number);
       if (fd !== undefined) fs.fdatasyncSync(fd);
