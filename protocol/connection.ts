@@ -5,7 +5,7 @@
 import type net from 'node:net';
 import { FlushbenchError } from './errors.js';
 import { childLogger } from './logger.js';
-import { decodeFrameContent, decodeResponseLite, encodeFrame, FRAME_MAX_BYTES, FrameDecoder, frameSizeBound, writeFrame } from './frameCodec.js';
+import { decodeFrameAt, decodeResponseLiteAt, encodeFrame, FRAME_MAX_BYTES, FrameDecoder, frameSizeBound, writeFrame } from './frameCodec.js';
 import { isResponse, markOneway, type RemotingCommand } from './remotingCommand.js';
 
 const log = childLogger('remoting');
@@ -81,7 +81,7 @@ export class RemotingConnection {
     private readonly onRequest: (request: RemotingCommand, connection: RemotingConnection) => void,
     options: ConnectionOptions = {},
   ) {
-    this.decoder = new FrameDecoder(FRAME_MAX_BYTES, options.liteResponses ? decodeResponseLite : decodeFrameContent);
+    this.decoder = new FrameDecoder(FRAME_MAX_BYTES, options.liteResponses ? decodeResponseLiteAt : decodeFrameAt);
     this.writeHighWaterBytes = options.writeHighWaterBytes ?? Number.POSITIVE_INFINITY;
     this.id = `c${nextConnectionId++}`;
     this.remoteAddress = (socket.remoteAddress ?? '0.0.0.0').replace(/^::ffff:/, '');

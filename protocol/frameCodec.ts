@@ -6,7 +6,7 @@ import {
 } from './headerCodec.js';
 import { SerializeType } from './codes.js';
 import type { RemotingCommand } from './remotingCommand.js';
-import { writeInt32 } from './bigEndian.js';
+import { readInt16, readInt32, writeInt32 } from './bigEndian.js';
 
 export { FrameError } from './headerCodec.js';
 
@@ -58,14 +58,20 @@ export function encodeFrame(command: RemotingCommand): Buffer {
 
 /** Decodes one frame without its 4-byte length prefix. Throws FrameError on malformed input. */
 export function decodeFrameContent(content: Buffer): RemotingCommand {
-  if (content.length < 4) throw new FrameError('BAD_FRAME', 'frame shorter than its mark');
-  const mark = content.readInt32BE(0);
+  return decodeFrameAt(content, 0, content.length);
+}
+
+/** decodeFrameContent of bytes[start, end), without slicing it out first (one Buffer less per frame). */
+export function decodeFrameAt(bytes: Buffer, start: number, end: number): RemotingCommand {
+  if (end - start < 4) throw new FrameError('BAD_FRAME', 'frame shorter than its mark');
+  const mark = readInt32(bytes, start);
   const serializeType = (mark >>> 24) & 0xff;
   const headerLength = mark & 0xffffff;
   if (!isSerializeType(serializeType)) throw new FrameError('BAD_SERIALIZE_TYPE', `unknown serialize type ${serializeType} (0 = JSON, 1 = ROCKETMQ)`);
-  if (4 + headerLength > content.length) throw new FrameError('BAD_FRAME', `header length ${headerLength} exceeds the frame (${content.length - 4} bytes)`);
-  const command = decodeHeader(serializeType, content.subarray(4, 4 + headerLength)) as RemotingCommand;
-  command.body = content.length > 4 + headerLength ? content.subarray(4 + headerLength) : undefined;
+  const headerEnd = start + 4 + headerLength;
+  if (headerEnd > end) throw new FrameError('BAD_FRAME', `header length ${headerLength} exceeds the frame (${end - start - 4} bytes)`);
+  const command = decodeHeader(serializeType, bytes, start + 4, headerEnd) as RemotingCommand;
+  command.body = end > headerEnd ? bytes.subarray(headerEnd, end) : undefined;
   command.serializeType = serializeType;
   return command;
 }
@@ -134,23 +140,30 @@ function scanJsonHeaderInts(h: Buffer, start: number, end: number): boolean {
  * [OVERLOAD], SYSTEM_ERROR's [PC_SYNCHRONIZED]). Requests, and anything unusual, get the full decode.
  */
 export function decodeResponseLite(content: Buffer): RemotingCommand {
-  const mark = content.length >= 4 ? content.readInt32BE(0) : -1;
+  return decodeResponseLiteAt(content, 0, content.length);
+}
+
+/** decodeResponseLite of bytes[start, end). */
+export function decodeResponseLiteAt(bytes: Buffer, start: number, end: number): RemotingCommand {
+  const mark = end - start >= 4 ? readInt32(bytes, start) : -1;
   const serializeType = (mark >>> 24) & 0xff;
   const headerLength = mark & 0xffffff;
-  if (mark >= 0 && 4 + headerLength <= content.length) {
+  const headerStart = start + 4;
+  const headerEnd = headerStart + headerLength;
+  if (mark >= 0 && headerEnd <= end) {
     let lite: RemotingCommand | null = null;
     if (serializeType === SerializeType.ROCKETMQ && headerLength >= 17) {
-      const flag = content.readInt32BE(4 + 9);
-      if ((flag & 1) === 1) lite = { code: content.readInt16BE(4), language: 'JAVA', version: 0, opaque: content.readInt32BE(4 + 5), flag, serializeType };
-    } else if (serializeType === SerializeType.JSON && scanJsonHeaderInts(content, 4, 4 + headerLength) && (scannedFlag & 1) === 1) {
+      const flag = readInt32(bytes, headerStart + 9);
+      if ((flag & 1) === 1) lite = { code: readInt16(bytes, headerStart), language: 'JAVA', version: 0, opaque: readInt32(bytes, headerStart + 5), flag, serializeType };
+    } else if (serializeType === SerializeType.JSON && scanJsonHeaderInts(bytes, headerStart, headerEnd) && (scannedFlag & 1) === 1) {
       lite = { code: scannedCode, language: 'JAVA', version: 0, opaque: scannedOpaque, flag: scannedFlag, serializeType };
     }
     if (lite) {
-      if (lite.code !== 0) lite.remark = decodeHeader(serializeType, content.subarray(4, 4 + headerLength)).remark;
+      if (lite.code !== 0) lite.remark = decodeHeader(serializeType, bytes, headerStart, headerEnd).remark;
       return lite;
     }
   }
-  return decodeFrameContent(content);
+  return decodeFrameAt(bytes, start, end);
 }
 
 /**
@@ -163,11 +176,14 @@ export function decodeResponseLite(content: Buffer): RemotingCommand {
  */
 export class FrameDecoder {
   private chunks: Buffer[] = [];
+  /** Bytes of chunks[0] already decoded (a consumed prefix is skipped, not sliced off). */
+  private headOffset = 0;
   private buffered = 0;
 
   constructor(
     private readonly maxFrameBytes = FRAME_MAX_BYTES,
-    private readonly decode: (content: Buffer) => RemotingCommand = decodeFrameContent,
+    /** Decodes the frame content bytes[start, end) (the frame without its length prefix). */
+    private readonly decode: (bytes: Buffer, start: number, end: number) => RemotingCommand = decodeFrameAt,
   ) {}
 
   get bufferedBytes(): number {
@@ -190,27 +206,43 @@ export class FrameDecoder {
     this.append(chunk);
     for (;;) {
       if (this.buffered < 4) return;
-      const head = this.chunks[0].length >= 4 ? this.chunks[0] : this.compact();
-      const length = head.readInt32BE(0);
+      let head = this.chunks[0];
+      let at = this.headOffset;
+      if (head.length - at < 4) {
+        head = this.compact();
+        at = 0;
+      }
+      const length = readInt32(head, at);
       if (length < 4 || length > this.maxFrameBytes) {
         this.chunks = [];
+        this.headOffset = 0;
         this.buffered = 0;
         if (length > this.maxFrameBytes) throw new FrameError('FRAME_TOO_LARGE', `frame length ${length} is above the limit of ${this.maxFrameBytes} bytes`);
         throw new FrameError('BAD_LENGTH', `frame length ${length} is below 4 (the mark alone takes 4 bytes)`);
       }
       if (this.buffered < 4 + length) return;
-      const first = this.chunks[0].length >= 4 + length ? this.chunks[0] : this.compact();
-      const content = first.subarray(4, 4 + length);
-      if (first.length === 4 + length) this.chunks.shift();
-      else this.chunks[0] = first.subarray(4 + length);
+      if (head.length - at < 4 + length) {
+        head = this.compact();
+        at = 0;
+      }
+      const end = at + 4 + length;
+      if (end === head.length) {
+        this.chunks.shift();
+        this.headOffset = 0;
+      } else {
+        this.headOffset = end;
+      }
       this.buffered -= 4 + length;
-      if (onCommand(this.decode(content)) === false) return;
+      if (onCommand(this.decode(head, at + 4, end)) === false) return;
     }
   }
 
+  /** Joins the unconsumed bytes into one chunk (once per frame that straddles chunks). */
   private compact(): Buffer {
-    const whole = Buffer.concat(this.chunks, this.buffered);
+    const first = this.chunks[0].subarray(this.headOffset);
+    const whole = this.chunks.length === 1 ? first : Buffer.concat([first, ...this.chunks.slice(1)], this.buffered);
     this.chunks = [whole];
+    this.headOffset = 0;
     return whole;
   }
 }

@@ -111,11 +111,11 @@ export function writeBinaryHeader(command: RemotingCommand, out: Buffer, at: num
   return p;
 }
 
-export function decodeJsonHeader(bytes: Buffer): CommandHeader {
+export function decodeJsonHeader(bytes: Buffer, start = 0, end = bytes.length): CommandHeader {
   let parsed: JsonHeader;
   try {
     // V8's JSON.parse beats a hand-written byte scanner here (measured: ~1.4 vs ~1.8 µs per SEND header).
-    parsed = JSON.parse((bytes as Buffer & NativeStringCodecs).utf8Slice(0, bytes.length)) as JsonHeader;
+    parsed = JSON.parse((bytes as Buffer & NativeStringCodecs).utf8Slice(start, end)) as JsonHeader;
   } catch {
     throw new FrameError('BAD_HEADER', 'the JSON header does not parse');
   }
@@ -255,39 +255,39 @@ function truncated(): never {
   throw new FrameError('BAD_HEADER', 'the binary header is truncated');
 }
 
-export function decodeBinaryHeader(bytes: Buffer): CommandHeader {
-  const size = bytes.length;
-  if (size < 17) truncated();
-  const code = readInt16(bytes, 0);
-  const language = languageName((bytes[2] << 24) >> 24);
-  const version = readInt16(bytes, 3);
-  const opaque = readInt32(bytes, 5);
-  const flag = readInt32(bytes, 9);
-  const remarkLength = readInt32(bytes, 13);
-  let p = 17;
+/** Decodes the binary header in bytes[start, end) (default: all of `bytes`). */
+export function decodeBinaryHeader(bytes: Buffer, start = 0, end = bytes.length): CommandHeader {
+  if (end - start < 17) truncated();
+  const code = readInt16(bytes, start);
+  const language = languageName((bytes[start + 2] << 24) >> 24);
+  const version = readInt16(bytes, start + 3);
+  const opaque = readInt32(bytes, start + 5);
+  const flag = readInt32(bytes, start + 9);
+  const remarkLength = readInt32(bytes, start + 13);
+  let p = start + 17;
   if (remarkLength < 0) throw new FrameError('BAD_HEADER', 'negative remark length');
-  if (p + remarkLength + 4 > size) truncated();
+  if (p + remarkLength + 4 > end) truncated();
   const remark = remarkLength > 0 ? utf8Slice(bytes, p, p + remarkLength) : undefined;
   p += remarkLength;
   const extLength = readInt32(bytes, p);
   p += 4;
   if (extLength < 0) throw new FrameError('BAD_HEADER', 'negative extFields length');
-  if (p + extLength > size) truncated();
-  const end = p + extLength;
+  if (p + extLength > end) truncated();
+  const extEnd = p + extLength;
   let extFields: Record<string, string> | undefined;
   if (extLength > 0) {
     let shape: ShapeNode | null = SHAPE_ROOT;
     let count = 0;
-    while (p < end) {
-      if (p + 2 > end) throw new FrameError('BAD_HEADER', 'extFields entry truncated');
+    while (p < extEnd) {
+      if (p + 2 > extEnd) throw new FrameError('BAD_HEADER', 'extFields entry truncated');
       const keyLength = readInt16(bytes, p);
       p += 2;
-      if (keyLength < 0 || p + keyLength + 4 > end) throw new FrameError('BAD_HEADER', 'extFields key out of range');
+      if (keyLength < 0 || p + keyLength + 4 > extEnd) throw new FrameError('BAD_HEADER', 'extFields key out of range');
       const slot = keyLength <= 2 ? shortKeySlot(bytes, p, keyLength) : utf8Slice(bytes, p, p + keyLength);
       p += keyLength;
       const valueLength = readInt32(bytes, p);
       p += 4;
-      if (valueLength < 0 || p + valueLength > end) throw new FrameError('BAD_HEADER', 'extFields value out of range');
+      if (valueLength < 0 || p + valueLength > extEnd) throw new FrameError('BAD_HEADER', 'extFields value out of range');
       if (typeof slot === 'string') {
         scratchKeys[count] = slot;
         scratchValues[count] = valueLength === 0 ? '' : utf8Slice(bytes, p, p + valueLength);
@@ -321,9 +321,9 @@ export function encodeHeader(command: RemotingCommand): Buffer {
 }
 
 /** Decodes header bytes of the given serialize type; unknown types are a FrameError. */
-export function decodeHeader(serializeType: number, bytes: Buffer): CommandHeader {
-  if (serializeType === SerializeType.JSON) return decodeJsonHeader(bytes);
-  if (serializeType === SerializeType.ROCKETMQ) return decodeBinaryHeader(bytes);
+export function decodeHeader(serializeType: number, bytes: Buffer, start = 0, end = bytes.length): CommandHeader {
+  if (serializeType === SerializeType.JSON) return decodeJsonHeader(bytes, start, end);
+  if (serializeType === SerializeType.ROCKETMQ) return decodeBinaryHeader(bytes, start, end);
   throw new FrameError('BAD_SERIALIZE_TYPE', `unknown serialize type ${serializeType} (0 = JSON, 1 = ROCKETMQ)`);
 }
 
