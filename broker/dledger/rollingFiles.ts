@@ -143,9 +143,17 @@ export class RollingFiles {
     this.dirty.add(keep);
   }
 
-  /** Deletes every file (the index before it is rebuilt). */
+  /** Deletes every file, whatever size wrote it (the index before it is rebuilt from the data). */
   removeAll(): void {
-    for (const file of this.list()) this.remove(file.number);
+    for (const name of fs.readdirSync(this.dir)) {
+      if (!/^\d{20}$/.test(name)) continue;
+      const start = Number(name);
+      if (start % this.fileSizeBytes === 0) this.remove(start / this.fileSizeBytes);
+      else {
+        fs.rmSync(path.join(this.dir, name), { force: true });
+        this.dirDirty = true;
+      }
+    }
   }
 
   private remove(number: number): void {

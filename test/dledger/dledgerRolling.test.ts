@@ -97,7 +97,10 @@ test('restart recovers across data files; the index is rebuilt; another file siz
     const before = bodies(store);
     const end = store.dataEndPos;
     await store.close();
-    for (const f of files(dir, 'index')) fs.rmSync(path.join(dir, 'index', f.name)); // rebuilt from the data files
+    // The index is rebuilt from the data files, whatever index files another size (or the old one-file layout) left.
+    for (const f of files(dir, 'index')) fs.rmSync(path.join(dir, 'index', f.name));
+    fs.writeFileSync(path.join(dir, 'index', '0'.repeat(20)), Buffer.alloc(3 * INDEX_FILE, 9));
+    fs.writeFileSync(path.join(dir, 'index', String(INDEX_FILE + 32).padStart(20, '0')), Buffer.alloc(32, 9));
     const again = new DLedgerStore(dir, SMALL);
     assert.equal(again.recovery?.reason, null);
     assert.equal(again.recovery?.truncatedBytes, 0);
