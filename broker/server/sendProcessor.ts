@@ -65,7 +65,8 @@ export class SendProcessor {
     return host;
   }
 
-  async process(request: RemotingCommand, channel: ClientChannel, v2: boolean, batch: boolean): Promise<RemotingCommand> {
+  /** Answers at once when the send is refused, else once the store settles it (no async function: one promise reaction per send). */
+  process(request: RemotingCommand, channel: ClientChannel, v2: boolean, batch: boolean): Promise<RemotingCommand> | RemotingCommand {
     let header: SendRequestHeader;
     try {
       header = decodeSendHeader(request.extFields, v2);
@@ -122,15 +123,17 @@ export class SendProcessor {
       if (result.status !== 'PUT_OK' && !failedAppend) failedAppend = result;
       appended.push(result);
     }
-    const first = appended[0];
-    let status: PutStatus;
-    if (failedAppend) status = failedAppend.status;
-    else if (appended.length === 1) status = await first.settled;
-    else status = worstStatus(await Promise.all(appended.map((a) => a.settled)));
+    if (failedAppend) return this.answer(request, failedAppend.status, appended, queueId, failedAppend.reason);
+    if (appended.length === 1) return appended[0].settled.then((status) => this.answer(request, status, appended, queueId));
+    return Promise.all(appended.map((a) => a.settled)).then((statuses) => this.answer(request, worstStatus(statuses), appended, queueId));
+  }
+
+  private answer(request: RemotingCommand, status: PutStatus, appended: readonly AppendResult[], queueId: number, reason?: string): RemotingCommand {
     this.metrics.recordSendStatus(status);
-    const { code, remark } = responseForStatus(status, failedAppend?.reason);
+    const { code, remark } = responseForStatus(status, reason);
     if (!isStored(status)) return createResponse(request, code, remark ?? undefined);
     const storeHost = this.settings.storeHost;
+    const first = appended[0];
     const msgId = appended.length === 1 ? offsetMessageId(storeHost, first.physicalOffset) : appended.map((a) => offsetMessageId(storeHost, a.physicalOffset)).join(',');
     return createResponse(request, code, remark ?? undefined, {
       msgId, queueId: String(queueId), queueOffset: String(first.queueOffset), MSG_REGION: 'DefaultRegion', TRACE_ON: 'true',

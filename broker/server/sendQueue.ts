@@ -39,7 +39,7 @@ export interface SendStoreView {
 interface Queued {
   request: RemotingCommand;
   arrivalMs: number;
-  run: () => Promise<RemotingCommand>;
+  run: () => Promise<RemotingCommand> | RemotingCommand;
   resolve: (response: RemotingCommand | Promise<RemotingCommand>) => void;
 }
 
@@ -63,7 +63,7 @@ export class SendQueue {
   }
 
   /** Runs `run` now, after the write in flight, or answers SYSTEM_BUSY. */
-  submit(request: RemotingCommand, run: () => Promise<RemotingCommand>): Promise<RemotingCommand> | RemotingCommand {
+  submit(request: RemotingCommand, run: () => Promise<RemotingCommand> | RemotingCommand): Promise<RemotingCommand> | RemotingCommand {
     const store = this.store;
     if (store.isOSPageCacheBusy() || store.isTransientStorePoolDeficient()) {
       this.shed.REJECTREQUEST++;

@@ -303,21 +303,23 @@ export function serializeProperties(properties: ReadonlyMap<string, string>): st
   return out;
 }
 
-/** Looks up one property without building a map (hot path: TAGS for the ConsumeQueue tag code). */
+/**
+ * Looks up one property without building a map (hot path: WAIT, DELAY, TAGS per send). Searches
+ * for the bare key and checks the separators around it, so no `key + "\u0001"` is built per call.
+ */
 export function findProperty(properties: string, key: string): string | undefined {
-  const needle = key + PROPERTY_NAME_VALUE_SEPARATOR;
+  const keyLength = key.length;
   let from = 0;
-  while (from <= properties.length) {
-    const at = properties.indexOf(needle, from);
+  for (;;) {
+    const at = properties.indexOf(key, from);
     if (at < 0) return undefined;
-    if (at === 0 || properties.charCodeAt(at - 1) === 2) {
-      const start = at + needle.length;
+    const start = at + keyLength + 1;
+    if (properties.charCodeAt(start - 1) === 1 && (at === 0 || properties.charCodeAt(at - 1) === 2)) {
       const end = properties.indexOf(PROPERTY_SEPARATOR, start);
       return properties.slice(start, end < 0 ? properties.length : end);
     }
     from = at + 1;
   }
-  return undefined;
 }
 
 /**
