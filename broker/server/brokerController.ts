@@ -96,9 +96,10 @@ export class BrokerController {
     });
     this.offsets = new ConsumerOffsetManager(path.join(configDir, 'consumerOffset.json'));
     this.offsets.start();
-    this.schedule = new ScheduleMessageService({
+    const scheduleSettings = {
       store: this.store, delayOffsetPath: path.join(configDir, 'delayOffset.json'), flushDelayOffsetIntervalMs: c.store.flushDelayOffsetInterval,
-    });
+    };
+    this.schedule = new ScheduleMessageService(scheduleSettings);
     const storeHost = encodeSocketAddress(c.brokerIP1, c.listenPort);
     const isSlave = c.store.brokerRole === 'SLAVE';
     const send = new SendProcessor(this.store, this.topics, {
@@ -203,7 +204,7 @@ export class BrokerController {
         haSendHeartbeatInterval: c.haSendHeartbeatInterval, haHousekeepingInterval: c.haHousekeepingInterval,
       });
       this.haSlave.start();
-    } else {
+    } else if (!this.dledger) {
       this.schedule.start();
     }
     this.topics.onChange = () => this.registrar?.registerAll();
@@ -222,6 +223,7 @@ export class BrokerController {
       this.dledger.bind(registrar, {
         changeToSlave: () => {
           if (this.closing) return;
+          this.schedule?.shutdown(); // handleScheduleMessageService(SLAVE)
           this.stopSlaveSync();
           registrar.masterAddress = null;
           startSlaveSync();
@@ -229,6 +231,16 @@ export class BrokerController {
         changeToMaster: () => {
           this.stopSlaveSync();
           registrar.masterAddress = null;
+          if (this.closing) return;
+          // handleScheduleMessageService(master): RocketMQ's start() reloads delayOffset.json,
+          // which SlaveSynchronize wrote, so delivery goes on where the old master was.
+          this.schedule?.shutdown();
+          try {
+            this.schedule = new ScheduleMessageService(scheduleSettings);
+          } catch (error) {
+            log.error({ err: String(error) }, 'cannot reload delayOffset.json on becoming master; delayed delivery goes on from this broker\'s own offsets');
+          }
+          this.schedule?.start();
         },
       });
       const dledger = this.dledger;

@@ -2,7 +2,11 @@
 // it (changeToMaster): a topic created and an offset committed on the leader only reach the
 // followers, so after the leader goes the new leader knows both and takes a send to the topic
 // without anyone creating it there (autoCreateTopicEnable=false, so a send to an unknown topic fails).
+// Delayed delivery runs on the master only and a new master goes on from the delay offsets the
+// sync copied (handleScheduleMessageService), so a delayed message is not delivered twice.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { test } from 'node:test';
 import { RequestCode, ResponseCode } from '../../protocol/codes.js';
 import { createRequest } from '../../protocol/remotingCommand.js';
@@ -10,7 +14,7 @@ import { RemotingClient } from '../../protocol/remotingClient.js';
 import { NameServer } from '../../broker/namesrv/namesrvServer.js';
 import { SELF_TEST_TOPIC } from '../../broker/server/topicConfigManager.js';
 import { updateTopicRequest } from '../../loadgen/topicAdmin.js';
-import { sendV2, startTestBroker, type TestBroker } from '../server/brokerHarness.js';
+import { decodeRecords, pullRequest, sendV2, startTestBroker, type TestBroker } from '../server/brokerHarness.js';
 import { freePort } from '../support/ports.js';
 import { removeScratch, scratchDir } from '../support/scratch.js';
 import { waitFor } from '../support/waitFor.js';
@@ -21,6 +25,9 @@ const SYNC = { slaveSyncInitialDelayMs: 100, slaveSyncIntervalMs: 200 };
 const TOPIC = 'SyncedTopic';
 const GROUP = 'synced_group';
 const OFFSET = 7;
+const DELAYED_QUEUE = 1;
+const P = (pairs: Record<string, string>) => Object.entries(pairs).map(([k, v]) => `${k}\u0001${v}`).join('\u0002');
+const delayed = (text: string) => sendV2({ topic: TOPIC, queueId: DELAYED_QUEUE, body: Buffer.from(text), properties: P({ DELAY: '1', WAIT: 'true' }) });
 
 test('DLedger followers sync topics and offsets from the leader; the new leader has them after failover', { timeout: 40_000 }, async () => {
   const nameServer = new NameServer();
@@ -49,7 +56,7 @@ test('DLedger followers sync topics and offsets from the leader; the new leader 
     for (let i = 0; i < 3; i++) {
       brokers.push(await startTestBroker({
         namesrvAddr, brokerName: 'broker-s', enableDLegerCommitLog: 'true', dLegerGroup: 'broker-s', dLegerPeers: peers, dLegerSelfId: `n${i}`,
-        flushDiskType: 'ASYNC_FLUSH', autoCreateTopicEnable: 'false', registerNameServerPeriod: '300', ...FAST,
+        flushDiskType: 'ASYNC_FLUSH', autoCreateTopicEnable: 'false', registerNameServerPeriod: '300', messageDelayLevel: '1s 2s', ...FAST,
       }, scratchDir(`dledger-sync-n${i}`), SYNC));
     }
     let leaderAddress: string | undefined;
@@ -69,14 +76,25 @@ test('DLedger followers sync topics and offsets from the leader; the new leader 
       consumerGroup: GROUP, topic: TOPIC, queueId: '0', commitOffset: String(OFFSET),
     }), 3000);
     assert.equal(committed.code, ResponseCode.SUCCESS, committed.remark);
+    const first = await client(leader.address).invoke(delayed('delayed on the old leader'), 3000);
+    assert.equal(first.code, ResponseCode.SUCCESS, first.remark);
+    await waitFor(() => leader.broker.store.getMaxOffsetInQueue(TOPIC, DELAYED_QUEUE) === 1, 'the old leader delivers the delayed message', 10_000);
+    const delayOffsetOf = (b: TestBroker): unknown => {
+      try {
+        return JSON.parse(fs.readFileSync(path.join(b.storeDir, 'config', 'delayOffset.json'), 'utf8')).offsetTable?.['1'];
+      } catch {
+        return undefined;
+      }
+    };
 
     await waitFor(async () => {
       await pause();
       for (const f of followers) {
-        if (!(await topicsOf(f)).includes(TOPIC) || (await offsetOf(f)) !== String(OFFSET)) return false;
+        if (!(await topicsOf(f)).includes(TOPIC) || (await offsetOf(f)) !== String(OFFSET) || delayOffsetOf(f) !== 1) return false;
       }
       return true;
-    }, 'both followers have the topic and the offset from the leader', 10_000);
+    }, 'both followers have the topic, the consumer offset and the delay offset from the leader', 10_000);
+    for (const f of followers) assert.equal(f.broker.store.getMaxOffsetInQueue(TOPIC, DELAYED_QUEUE), 1, 'a follower delivers no delayed message itself');
 
     // The leader goes away as a whole (DLedger member and broker); a follower takes over.
     await leader.stop();
@@ -97,6 +115,12 @@ test('DLedger followers sync topics and offsets from the leader; the new leader 
     assert.equal(after.extFields?.queueOffset, '1', 'the queue continues after the replicated message');
     const unknown = await client(next.address).invoke(sendV2({ topic: 'NeverCreated', body: Buffer.from('x') }), 3000);
     assert.notEqual(unknown.code, ResponseCode.SUCCESS, 'a topic nobody created is still refused (no auto-create)');
+    // Delivery goes on from the synced delay offset: the next delayed message, not the old one again.
+    const second = await client(next.address).invoke(delayed('delayed on the new leader'), 3000);
+    assert.equal(second.code, ResponseCode.SUCCESS, second.remark);
+    await waitFor(() => next.broker.store.getMaxOffsetInQueue(TOPIC, DELAYED_QUEUE) >= 2, 'the new leader delivers a delayed message', 10_000);
+    const delivered = decodeRecords((await client(next.address).invoke(pullRequest({ topic: TOPIC, queueId: DELAYED_QUEUE, queueOffset: 0 }), 3000)).body);
+    assert.deepEqual(delivered.map((r) => r.body.toString()), ['delayed on the old leader', 'delayed on the new leader'], 'nothing delivered twice');
   } finally {
     lookup.close();
     for (const c of clients.values()) c.close();
