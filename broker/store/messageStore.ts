@@ -241,9 +241,10 @@ export class MessageStore {
    * "lock" has been held longer than osPageCacheBusyTimeOutMills. Our lock is the CommitLog
    * write() in progress (commitLog.writeStartedMs); the copy into a pool buffer never counts.
    */
-  isOSPageCacheBusy(nowMs: number = performance.now()): boolean {
+  isOSPageCacheBusy(nowMs?: number): boolean {
     const begin = this.commitLog.writeStartedMs;
-    return begin !== 0 && nowMs - begin > this.config.osPageCacheBusyTimeOutMills;
+    // Asked on every send: read the clock only while a write is in progress.
+    return begin !== 0 && (nowMs ?? performance.now()) - begin > this.config.osPageCacheBusyTimeOutMills;
   }
 
   /** How long the CommitLog write() in progress has been running (ms), 0 if none. */
