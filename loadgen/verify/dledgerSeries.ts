@@ -79,12 +79,16 @@ function leaderTracker(nodes: readonly VerifyNode[]) {
   let current: string | null = null;
   let suspect = false;
   let running = true;
+  // set() bumps the generation: a lookup that started before it (e.g. one that saw the leader
+  // just before the crash) must not overwrite it (it did: a dead leader's address came back).
+  let generation = 0;
   const loop = (async () => {
     while (running) {
       if (suspect || current === null) {
         suspect = false;
+        const asked = generation;
         const leader = await findLeader(nodes).catch(() => null);
-        if (leader) current = leader.address;
+        if (asked === generation) current = leader?.address ?? null;
       }
       await sleep(current === null || suspect ? LEADER_POLL_SUSPECT_MS : LEADER_POLL_MS);
       if (Math.random() < LEADER_POLL_SUSPECT_MS / LEADER_POLL_MS) suspect = true; // an occasional check even when all goes well
@@ -95,6 +99,7 @@ function leaderTracker(nodes: readonly VerifyNode[]) {
       return current;
     },
     set(address: string | null) {
+      generation++;
       current = address;
     },
     suspect() {
