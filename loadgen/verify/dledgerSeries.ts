@@ -14,7 +14,7 @@ import type { CountsSummary, FaultSummary } from './summary.js';
 import { toSummary } from './summary.js';
 import type { CycleContext } from './crashCycle.js';
 import { cutPower, dropDisk, nodeDisk } from './disks.js';
-import { findLeader, planDLedgerGroup, waitConverged, waitForLeader } from './dledgerGroup.js';
+import { findLeader, memberStates, planDLedgerGroup, waitConverged, waitForLeader, writableLeader } from './dledgerGroup.js';
 import { type LeaderAckRecord, startLeaderLoad } from './leaderLoad.js';
 import { createVerifyTopic, killNode, startNode, stopNode, topicConfigKnown, type VerifyNode } from './nodes.js';
 import { isAcked, statusCounts } from './producer.js';
@@ -37,6 +37,11 @@ export interface DLedgerCycle {
   ackedLost: number;
   lostWindowMs: number | null;
   copyMs: number;
+  /** The crashed leader's ledger end index just before the crash, and the entries its restart recovered (its broker log). */
+  ledgerEndAtFault: number | null;
+  recoveredEntries: number | null;
+  /** Entries the crash took from the crashed leader's own log (power cut: not yet fdatasync'ed; kill: 0). */
+  entriesDropped: number | null;
   /** The restarted member no longer knew the verify topic (created again so the series goes on). */
   topicConfigLost: boolean;
 }
@@ -60,6 +65,9 @@ export interface DLedgerSeriesSummary {
   failoverMsP50: number | null;
   /** Acked sends answered after the first fault: the producers went on with the new leader. */
   ackedAfterFirstFault: number;
+  /** Entries the crashes took from the crashed leaders' own logs, and in how many crashes (null: no evidence). */
+  entriesDropped: number | null;
+  crashesThatDropped: number;
   /** Wall time of the series: start of the group to the end of the last read-back. */
   seriesMs: number;
 }
@@ -168,8 +176,10 @@ export async function runDLedgerSeries(ctx: CycleContext, fault: 'kill' | 'power
     try {
       const faultAfterMs = Math.round(ctx.loadMs * (0.3 + 0.6 * Math.random()));
       await sleep(faultAfterMs);
-      const victim = (await findLeader(nodes)) ?? nodes.find((n) => n.address === tracker.address);
+      const states = await memberStates(nodes);
+      const victim = writableLeader(states) ?? nodes.find((n) => n.address === tracker.address);
       if (!victim) throw new FlushbenchError('DLEDGER_NO_LEADER', 'no member takes writes at the moment of the fault');
+      const ledgerEndAtFault = states.find((s) => s.node === victim)?.gauges?.get('dledger_ledger_end_index') ?? null;
       tracker.set(null);
       const faultAtMs = Date.now();
       faultTimes.push(faultAtMs);
@@ -200,6 +210,7 @@ export async function runDLedgerSeries(ctx: CycleContext, fault: 'kill' | 'power
         if (!fs.existsSync(ledgerDir)) throw new FlushbenchError('VERIFY_DLEDGER_NOT_ON_IMAGE', `${victim.spec.name}: ${ledgerDir} is missing on the power-cut image; the DLedger log was not on the disk under test`);
       }
       await start(victim, `restarted-${cycle}`);
+      const recoveredEntries = recoveredEntriesOf(path.join(logDir, `${victim.spec.name}-restarted-${cycle}.log`));
       const topicConfigLost = !(await topicConfigKnown(victim, ctx.topic));
       if (topicConfigLost) await createVerifyTopic(victim, ctx.topic, ctx.queues);
       return {
@@ -208,7 +219,8 @@ export async function runDLedgerSeries(ctx: CycleContext, fault: 'kill' | 'power
         failedSends: mine.filter((r) => !isAcked(r) && r.answeredAtMs >= faultAtMs && r.answeredAtMs <= recoveredAt).length,
         ackedBeforeFault: mine.filter((r) => isAcked(r) && r.answeredAtMs < faultAtMs).length,
         ackedAfterFault: mine.filter((r) => isAcked(r) && r.answeredAtMs >= faultAtMs).length,
-        ackedLost: 0, lostWindowMs: null, copyMs, topicConfigLost,
+        ackedLost: 0, lostWindowMs: null, copyMs, topicConfigLost, ledgerEndAtFault, recoveredEntries,
+        entriesDropped: ledgerEndAtFault === null || recoveredEntries === null ? null : Math.max(0, ledgerEndAtFault + 1 - recoveredEntries),
       };
     } finally {
       await load.stop();
@@ -252,9 +264,25 @@ function seriesBase(records: readonly LeaderAckRecord[], cycles: DLedgerCycle[],
       flushDiskType: String(props.flushDiskType ?? 'ASYNC_FLUSH'), cycles, members: [], finalLeader: null, ledgerEndIndex: null, convergeMs: null,
       failedSendsDuringFailover: cycles.reduce((s, c) => s + c.failedSends, 0), failoverMsMax: failovers.at(-1) ?? null, failoverMsP50: failovers.length ? failovers[Math.floor(failovers.length / 2)] : null,
       seriesMs: Date.now() - startedAtMs,
+      entriesDropped: cycles.some((c) => c.entriesDropped !== null) ? cycles.reduce((s, c) => s + (c.entriesDropped ?? 0), 0) : null,
+      crashesThatDropped: cycles.filter((c) => (c.entriesDropped ?? 0) > 0).length,
       ackedAfterFirstFault: cycles.length === 0 ? 0 : cycles.reduce((s, c) => s + c.ackedAfterFault, 0) + cycles.slice(1).reduce((s, c) => s + c.ackedBeforeFault, 0),
     },
   };
+}
+
+/** The entries a restarted member's DLedger recovery kept ("DLedger member started" in its log), or null. */
+function recoveredEntriesOf(logPath: string): number | null {
+  try {
+    for (const line of fs.readFileSync(logPath, 'utf8').split('\n')) {
+      if (!line.includes('DLedger member started')) continue;
+      const entries = Number(JSON.parse(line).recovery?.entries);
+      return Number.isSafeInteger(entries) ? entries : null;
+    }
+  } catch {
+    // no log or not JSON: the evidence is missing, the verdict does not depend on it
+  }
+  return null;
 }
 
 /** Each acked message missing on the final leader is charged to the first fault at or after its ack. */

@@ -13,12 +13,12 @@ import { renderVerifyMarkdown, type VerifyJson } from '../../reports/verifyRepor
 const ZERO = { acked: 100, ackedLost: 0, lostWindowMsMax: 0, duplicates: 0, unackedStored: 0, corrupt: 0, queueGaps: 0, ackedMoved: 0 };
 
 function cycle(n: number, partial: Partial<DLedgerCycle> = {}): DLedgerCycle {
-  return { cycle: n, killed: 'dledger-n0', newLeader: 'dledger-n1', faultAfterMs: 500, failoverMs: 700, failedSends: 64, ackedBeforeFault: 50, ackedAfterFault: 50, ackedLost: 0, lostWindowMs: null, copyMs: 0, topicConfigLost: false, ...partial };
+  return { cycle: n, killed: 'dledger-n0', newLeader: 'dledger-n1', faultAfterMs: 500, failoverMs: 700, failedSends: 64, ackedBeforeFault: 50, ackedAfterFault: 50, ackedLost: 0, lostWindowMs: null, copyMs: 0, topicConfigLost: false, ledgerEndAtFault: null, recoveredEntries: null, entriesDropped: null, ...partial };
 }
 
 function series(flushDiskType: string, partial: Partial<FaultSummary> = {}, d: Partial<DLedgerSeriesSummary> = {}): FaultSummary {
   const dledger: DLedgerSeriesSummary = {
-    flushDiskType, cycles: [cycle(1), cycle(2)], finalLeader: 'dledger-n1', ledgerEndIndex: 200, convergeMs: 40, failedSendsDuringFailover: 128, failoverMsMax: 700, failoverMsP50: 700, ackedAfterFirstFault: 150, seriesMs: 9000,
+    flushDiskType, cycles: [cycle(1), cycle(2)], finalLeader: 'dledger-n1', ledgerEndIndex: 200, convergeMs: 40, failedSendsDuringFailover: 128, failoverMsMax: 700, failoverMsP50: 700, ackedAfterFirstFault: 150, seriesMs: 9000, entriesDropped: null, crashesThatDropped: 0,
     members: ['n0', 'n1', 'n2'].map((id) => ({ name: `dledger-${id}`, selfId: id, leader: id === 'n1', ...ZERO })), ...d,
   };
   return {
