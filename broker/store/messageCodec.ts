@@ -354,9 +354,19 @@ export function tagsCodeOf(properties: string): number {
 
 const storeHostHex = new WeakMap<SocketAddressBytes, string>();
 
-/** Offset msgId: store host (ip + port) + int64 physical offset, as upper-case hex. */
+const HEX_DIGIT_CODES = Array.from('0123456789ABCDEF', (digit) => digit.charCodeAt(0));
+const offsetHexCodes: number[] = new Array<number>(16).fill(0);
+
+/**
+ * Offset msgId: store host (ip + port) + int64 physical offset, as upper-case hex. Built from
+ * digit codes in one fromCharCode (per send; toString(16) + toUpperCase + padStart made three strings).
+ */
 export function offsetMessageId(storeHost: SocketAddressBytes, physicalOffset: number): string {
   let prefix = storeHostHex.get(storeHost);
   if (prefix === undefined) storeHostHex.set(storeHost, (prefix = storeHost.toString('hex').toUpperCase()));
-  return prefix + physicalOffset.toString(16).toUpperCase().padStart(16, '0');
+  let high = Math.floor(physicalOffset / 0x1_0000_0000);
+  let low = physicalOffset >>> 0;
+  for (let i = 15; i >= 8; i--, low >>>= 4) offsetHexCodes[i] = HEX_DIGIT_CODES[low & 15];
+  for (let i = 7; i >= 0; i--, high >>>= 4) offsetHexCodes[i] = HEX_DIGIT_CODES[high & 15];
+  return prefix + String.fromCharCode.apply(null, offsetHexCodes);
 }
