@@ -32,6 +32,7 @@ export interface DLedgerCycle {
   /** Sends answered with an error (or not at all) between the fault and that first SEND_OK: not acked, not counted as lost. */
   failedSends: number;
   ackedBeforeFault: number;
+  /** Acked by another member (the new leader) after the fault. */
   ackedAfterFault: number;
   /** Acked in this cycle before its fault and missing on the final leader; the window from the oldest of them to the fault. */
   ackedLost: number;
@@ -40,7 +41,10 @@ export interface DLedgerCycle {
   /** The crashed leader's ledger end index just before the crash, and the entries its restart recovered (its broker log). */
   ledgerEndAtFault: number | null;
   recoveredEntries: number | null;
-  /** Entries the crash took from the crashed leader's own log (power cut: not yet fdatasync'ed; kill: 0). */
+  /**
+   * At least this many entries the crash took from the crashed leader's own log (power cut: not yet
+   * fdatasync'ed; kill: 0). A lower bound: entries appended between the gauge read and the crash are not seen.
+   */
   entriesDropped: number | null;
   /** The restarted member no longer knew the verify topic (created again so the series goes on). */
   topicConfigLost: boolean;
@@ -218,7 +222,7 @@ export async function runDLedgerSeries(ctx: CycleContext, fault: 'kill' | 'power
         failoverMs: recoveredAt - faultAtMs,
         failedSends: mine.filter((r) => !isAcked(r) && r.answeredAtMs >= faultAtMs && r.answeredAtMs <= recoveredAt).length,
         ackedBeforeFault: mine.filter((r) => isAcked(r) && r.answeredAtMs < faultAtMs).length,
-        ackedAfterFault: mine.filter((r) => isAcked(r) && r.answeredAtMs >= faultAtMs).length,
+        ackedAfterFault: mine.filter((r) => isAcked(r) && r.answeredAtMs >= faultAtMs && r.address !== victim.address).length,
         ackedLost: 0, lostWindowMs: null, copyMs, topicConfigLost, ledgerEndAtFault, recoveredEntries,
         entriesDropped: ledgerEndAtFault === null || recoveredEntries === null ? null : Math.max(0, ledgerEndAtFault + 1 - recoveredEntries),
       };
