@@ -45,6 +45,7 @@ export class DLedgerServer {
   private constructor(readonly settings: DLedgerSettings, options: DLedgerServerOptions) {
     const dir = path.join(options.rootDir, `dledger-${settings.selfId}`);
     this.store = new DLedgerStore(dir, options.store);
+    this.store.deferWrites = true; // one write() per turn; the pusher writes out before counting or answering
     this.member = new MemberState(settings, dir);
     this.rpc = new DLedgerRpc(settings.peers, settings.selfId);
     this.elector = new LeaderElector(this.member, this.store, this.rpc);

@@ -5,8 +5,11 @@
 // rest of a file, the rest is padded with a blank (int32 -1, int32 bytes left) and the entry
 // starts the next file, exactly where DLedger would put it. Leader and followers hold
 // byte-identical data files (same `pos` everywhere, same file size), which is what lets
-// ConsumeQueue positions point into them. Writes are write() into the page cache; flush()
-// fdatasyncs. Recovery keeps the longest valid prefix (FORMAT.md).
+// ConsumeQueue positions point into them. Appends go into in-memory slabs (tailCache.ts) and
+// reach the page cache by one write() per file space: at once, or with deferWrites at the end
+// of the event-loop turn and whenever a reader needs the file (the leader before counting
+// itself in the quorum, a follower before it answers a push). flush() fdatasyncs. Recovery
+// keeps the longest valid prefix (FORMAT.md).
 import fs from 'node:fs';
 import path from 'node:path';
 import { FlushbenchError } from '../../protocol/errors.js';
@@ -16,10 +19,14 @@ import {
   readIndexUnit, writeEntryHeader, writeIndexUnit,
 } from './entryCodec.js';
 import { offsetFileName, RollingFiles } from './rollingFiles.js';
+import { TailCache } from './tailCache.js';
 
 const log = childLogger('dledger-store');
 const RECOVERY_WINDOW_BYTES = 8 * 1024 * 1024;
 const INDEX_BATCH_UNITS = 32 * 1024;
+/** In-memory tail: 4 slabs of 4 MiB of entries, 2 × 1 MiB of index units (32 Ki entries each). */
+const DATA_SLAB_BYTES = 4 * 1024 * 1024;
+const INDEX_SLAB_BYTES = 1024 * 1024;
 /** MmapFileList.BLANK_MAGIC_CODE and MIN_BLANK_LEN: the padding at the end of a rolled data file. */
 export const BLANK_MAGIC = -1;
 export const MIN_BLANK_BYTES = 8;
@@ -58,6 +65,11 @@ export class DLedgerStore {
   /** Highest index covered by a finished fdatasync. */
   flushedIndex = -1;
   recovery: DLedgerRecovery | null = null;
+  /** Hand appends to write() at the end of the turn (one write per file space) instead of per append. */
+  deferWrites = false;
+  private writeOutScheduled = false;
+  private readonly dataTail = new TailCache(DATA_SLAB_BYTES, 4);
+  private readonly indexTail = new TailCache(INDEX_SLAB_BYTES, 2);
   private lastChainCrc = 0;
   private readonly data: RollingFiles;
   private readonly index: RollingFiles;
@@ -193,6 +205,8 @@ export class DLedgerStore {
     this.ledgerEndTerm = term;
     this.dataEndPos = end;
     this.lastChainCrc = chain;
+    this.dataTail.reset(end);
+    this.indexTail.reset(index * INDEX_UNIT_BYTES);
     this.flushedIndex = this.ledgerEndIndex;
     const committed = Math.min(this.readCheckpoint(), this.ledgerEndIndex);
     this.setCommitted(committed);
@@ -231,42 +245,85 @@ export class DLedgerStore {
     return true;
   }
 
-  /** Writes an entry at header.pos, which positionFor chose: at a file start, the rest of the previous file gets a blank first. */
-  private writeEntry(entry: Buffer, header: Omit<EntryHeader, 'magic'>): void {
+  /**
+   * Room for an entry of `size` bytes at `pos` (positionFor's choice; at a file start the rest
+   * of the previous file gets a blank first): a slab slot, or its own buffer when larger.
+   */
+  private place(pos: number, size: number): { buf: Buffer; at: number; direct: boolean } {
     this.assertOpen();
-    if (header.pos !== this.dataEndPos) {
+    if (pos !== this.dataEndPos) {
+      this.writeOut();
       const blank = Buffer.allocUnsafe(MIN_BLANK_BYTES);
       blank.writeInt32BE(BLANK_MAGIC, 0);
-      blank.writeInt32BE(header.pos - this.dataEndPos, 4);
+      blank.writeInt32BE(pos - this.dataEndPos, 4);
       this.data.write(blank, 0, MIN_BLANK_BYTES, this.dataEndPos);
       this.data.fillFile(this.dataEndPos); // a rolled file is exactly the file size, as DLedger's are
+      this.dataTail.writtenPos = pos;
     }
-    this.data.write(entry, 0, entry.length, header.pos);
-    const unit = Buffer.allocUnsafe(INDEX_UNIT_BYTES);
-    writeIndexUnit(unit, 0, header.pos, header.sizeBytes, header.index, header.term);
-    this.index.write(unit, 0, INDEX_UNIT_BYTES, header.index * INDEX_UNIT_BYTES);
+    if (!this.dataTail.fits(pos, size)) this.writeOut();
+    const slot = this.dataTail.reserve(pos, size, this.data.fileEnd(pos));
+    return slot ? { ...slot, direct: false } : { buf: Buffer.allocUnsafe(size), at: 0, direct: true };
+  }
+
+  /** The entry in `slot` is complete: its index unit follows, then the ledger end moves. */
+  private finish(slot: { buf: Buffer; at: number; direct: boolean }, header: Omit<EntryHeader, 'magic'>): void {
+    if (slot.direct) {
+      this.writeOut();
+      this.data.write(slot.buf, slot.at, header.sizeBytes, header.pos);
+      this.dataTail.writtenPos = header.pos + header.sizeBytes;
+    } else {
+      this.dataTail.commit(header.sizeBytes);
+    }
+    const unitPos = header.index * INDEX_UNIT_BYTES;
+    if (!this.indexTail.fits(unitPos, INDEX_UNIT_BYTES)) this.writeOut();
+    const unit = this.indexTail.reserve(unitPos, INDEX_UNIT_BYTES, this.index.fileEnd(unitPos)) as { buf: Buffer; at: number };
+    writeIndexUnit(unit.buf, unit.at, header.pos, header.sizeBytes, header.index, header.term);
+    this.indexTail.commit(INDEX_UNIT_BYTES);
     this.ledgerEndIndex = header.index;
     this.ledgerEndTerm = header.term;
     this.dataEndPos = header.pos + header.sizeBytes;
     this.lastChainCrc = header.chainCrc;
+    if (!this.deferWrites) this.writeOut();
+    else if (!this.writeOutScheduled) {
+      this.writeOutScheduled = true;
+      setImmediate(() => {
+        this.writeOutScheduled = false;
+        if (!this.closed) this.writeOut();
+      });
+    }
+  }
+
+  /** Hands every appended byte to write() (data before index); a no-op when nothing is pending. */
+  writeOut(): void {
+    const data = this.dataTail.pending();
+    if (data) {
+      this.data.write(data.buf, data.at, data.length, data.pos);
+      this.dataTail.markWritten();
+    }
+    const units = this.indexTail.pending();
+    if (units) {
+      this.index.writeSpanning(units.buf, units.at, units.length, units.pos);
+      this.indexTail.markWritten();
+    }
   }
 
   /**
-   * Leader append: `fillBody(entry, 48, pos)` writes the body into entry[48..), knowing the
-   * entry's position (RocketMQ's append hook writes the message's physical offset = pos + 48).
+   * Leader append: `fillBody(entry, bodyAt, pos)` writes the body into entry[bodyAt..), knowing
+   * the entry's position (RocketMQ's append hook writes the message's physical offset = pos + 48).
    */
   appendAsLeader(term: number, bodySizeBytes: number, fillBody: (entry: Buffer, bodyAt: number, pos: number) => void): EntryHeader {
     this.assertOpen();
-    const entry = Buffer.allocUnsafe(ENTRY_HEADER_BYTES + bodySizeBytes);
-    const pos = this.positionFor(entry.length);
-    fillBody(entry, ENTRY_HEADER_BYTES, pos);
-    const bodyCrc = entryBodyCrc(entry.subarray(ENTRY_HEADER_BYTES));
+    const size = ENTRY_HEADER_BYTES + bodySizeBytes;
+    const pos = this.positionFor(size);
+    const slot = this.place(pos, size);
+    fillBody(slot.buf, slot.at + ENTRY_HEADER_BYTES, pos);
+    const bodyCrc = entryBodyCrc(slot.buf.subarray(slot.at + ENTRY_HEADER_BYTES, slot.at + size));
     const header: EntryHeader = {
-      magic: ENTRY_MAGIC, sizeBytes: entry.length, index: this.ledgerEndIndex + 1, term, pos, channel: 0,
+      magic: ENTRY_MAGIC, sizeBytes: size, index: this.ledgerEndIndex + 1, term, pos, channel: 0,
       chainCrc: nextChainCrc(this.lastChainCrc, bodyCrc), bodyCrc, bodySizeBytes,
     };
-    writeEntryHeader(entry, 0, header);
-    this.writeEntry(entry, header);
+    writeEntryHeader(slot.buf, slot.at, header);
+    this.finish(slot, header);
     return header;
   }
 
@@ -277,7 +334,9 @@ export class DLedgerStore {
     if (size > this.maxEntryBytes || size < ENTRY_HEADER_BYTES) throw new FlushbenchError('DLEDGER_INCONSISTENT', `a ${size}-byte entry does not fit in a ${this.data.fileSizeBytes}-byte data file`);
     const check = checkEntry(bytes, 0, bytes.length, this.positionFor(size), this.ledgerEndIndex + 1, this.lastChainCrc);
     if (!check.ok) throw new FlushbenchError('DLEDGER_INCONSISTENT', `entry does not extend the local log: ${check.reason}`);
-    this.writeEntry(bytes.length === check.header.sizeBytes ? bytes : bytes.subarray(0, check.header.sizeBytes), check.header);
+    const slot = this.place(check.header.pos, size);
+    bytes.copy(slot.buf, slot.at, 0, size);
+    this.finish(slot, check.header);
     return check.header;
   }
 
@@ -285,6 +344,7 @@ export class DLedgerStore {
   truncateAfter(lastKeptIndex: number): void {
     this.assertOpen();
     if (lastKeptIndex >= this.ledgerEndIndex) return;
+    this.writeOut();
     if (lastKeptIndex < this.committedIndex) {
       throw new FlushbenchError('DLEDGER_TRUNCATE_COMMITTED', `refusing to truncate to ${lastKeptIndex}: entries up to ${this.committedIndex} are committed`);
     }
@@ -303,12 +363,14 @@ export class DLedgerStore {
     if (this.flushedIndex > lastKeptIndex) this.flushedIndex = lastKeptIndex;
     this.data.truncate(this.dataEndPos); // may delete whole later files and the blank before them
     this.index.truncate((lastKeptIndex + 1) * INDEX_UNIT_BYTES);
+    this.dataTail.reset(this.dataEndPos);
+    this.indexTail.reset((lastKeptIndex + 1) * INDEX_UNIT_BYTES);
     log.info({ dir: this.dir, lastKeptIndex, dropped }, 'truncated a conflicting suffix');
   }
 
   indexUnit(index: number) {
     if (index < 0 || index > this.ledgerEndIndex) throw new FlushbenchError('DLEDGER_INDEX_OUT_OF_RANGE', `index ${index} is outside 0..${this.ledgerEndIndex}`);
-    return readIndexUnit(this.index.read(index * INDEX_UNIT_BYTES, INDEX_UNIT_BYTES), 0);
+    return readIndexUnit(this.indexTail.read(index * INDEX_UNIT_BYTES, INDEX_UNIT_BYTES) ?? this.readIndexFile(index, 1), 0);
   }
 
   termAt(index: number): number {
@@ -325,31 +387,43 @@ export class DLedgerStore {
   readBatch(fromIndex: number, maxBytes: number, maxCount: number): StoredEntry[] {
     const last = Math.min(this.ledgerEndIndex, fromIndex + maxCount - 1);
     if (fromIndex > last) return [];
-    const units = this.index.read(fromIndex * INDEX_UNIT_BYTES, (last - fromIndex + 1) * INDEX_UNIT_BYTES);
+    const count = last - fromIndex + 1;
+    const units = this.indexTail.read(fromIndex * INDEX_UNIT_BYTES, count * INDEX_UNIT_BYTES) ?? this.readIndexFile(fromIndex, count);
     const positions = [readIndexUnit(units, 0)];
+    // From memory when the first entry is there: the batch then ends with its slab.
+    const slabEnd = this.dataTail.slabEndAt(positions[0].pos);
     for (let i = fromIndex + 1; i <= last; i++) {
       const unit = readIndexUnit(units, (i - fromIndex) * INDEX_UNIT_BYTES);
-      if (unit.pos + unit.sizeBytes - positions[0].pos > maxBytes) break;
+      if (unit.pos + unit.sizeBytes - positions[0].pos > maxBytes || (slabEnd >= 0 && unit.pos + unit.sizeBytes > slabEnd)) break;
       positions.push(unit);
     }
     const first = positions[0].pos;
     const lastUnit = positions[positions.length - 1];
     // Rolled files are full size, so the flat range holds each entry at pos − first (blanks between).
-    const data = this.data.read(first, lastUnit.pos + lastUnit.sizeBytes - first);
+    const data = this.readData(first, lastUnit.pos + lastUnit.sizeBytes - first);
     return positions.map((unit) => {
       const bytes = data.subarray(unit.pos - first, unit.pos - first + unit.sizeBytes);
       return { header: readEntryHeader(bytes, 0), bytes };
     });
   }
 
-  /** Bytes at a flat data offset (an entry or a record: never across a file end in practice). */
+  /** Bytes at a flat data offset (an entry or a record: never across a file end in practice); may be a view of the in-memory tail. */
   readData(pos: number, length: number): Buffer {
+    const cached = this.dataTail.read(pos, length);
+    if (cached) return cached;
+    this.writeOut();
     return this.data.read(pos, length);
+  }
+
+  private readIndexFile(fromIndex: number, count: number): Buffer {
+    this.writeOut();
+    return this.index.read(fromIndex * INDEX_UNIT_BYTES, count * INDEX_UNIT_BYTES);
   }
 
   /** fdatasync of data and index; resolves with the index it covers. Concurrent calls share a round. */
   flush(): Promise<number> {
     if (this.flushing) return this.flushing.then(() => this.flush());
+    if (!this.closed) this.writeOut();
     const covered = this.ledgerEndIndex;
     if (covered <= this.flushedIndex || this.closed) return Promise.resolve(this.flushedIndex);
     const round = (async () => {
@@ -372,6 +446,7 @@ export class DLedgerStore {
   /** Flushes (unless `crash`), writes the checkpoint and closes the files. */
   async close(crash = false): Promise<void> {
     if (this.closed) return;
+    this.writeOut(); // what the process had appended is in the page cache even after a kill -9 (it writes it out within the turn)
     if (!crash) {
       await this.flushing?.catch(() => undefined);
       await this.flush().catch(() => undefined);

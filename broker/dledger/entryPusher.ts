@@ -106,7 +106,7 @@ export class EntryPusher {
       this.pending.push({ index, deadlineMs: Date.now() + this.member.settings.maxWaitAckTimeMs, resolve });
       this.wakeAll();
       if (this.syncFlush) void this.flushRound();
-      else this.checkQuorum();
+      else if (this.member.peerCount === 1) this.checkQuorum(); // else only a follower's answer can move the quorum
     });
   }
 
@@ -136,6 +136,7 @@ export class EntryPusher {
   checkQuorum(): void {
     const term = this.leaderTerm;
     if (!this.isLeaderOf(term)) return;
+    this.store.writeOut(); // the leader counts an entry once it is in the page cache
     const marks = [this.syncFlush ? this.store.flushedIndex : this.store.ledgerEndIndex, ...this.waterMarks.values()].sort((a, b) => b - a);
     const quorumIndex = marks[Math.floor(this.member.peerCount / 2)];
     // Raft §5.4.2: only an entry of the current term commits by counting (earlier ones follow it).
@@ -265,7 +266,7 @@ export class EntryPusher {
   /** EntryHandler (follower side) for PUSH. */
   handlePush(request: PushEntryRequest): PushEntryResponse {
     const store = this.store;
-    const reply = (code: number, index: number | null = null, count = 0): PushEntryResponse => ({
+    const reply = (code: number, index: number | null = null, count = 0): PushEntryResponse => (store.writeOut(), { // appends reach the page cache before any answer
       group: this.member.settings.group, remoteId: request.localId, localId: this.member.selfId, code, leaderId: this.member.leaderId,
       term: this.member.currTerm, index, beginIndex: store.ledgerEndIndex >= 0 ? 0 : -1, endIndex: store.ledgerEndIndex, count,
     });
