@@ -6,10 +6,9 @@
 import { childLogger } from '../../protocol/logger.js';
 import type { DLedgerStore } from './dledgerStore.js';
 import type { MemberState } from './memberState.js';
-import {
-  DLedgerRequestCode, DLedgerResponseCode, type DLedgerRpc, entryFromJson, entryToJson, type EntryJson, type PushEntryRequest,
-  type PushEntryResponse, type PushType, type RequestOrResponse,
-} from './rpc.js';
+import { readInt64 } from '../store/messageCodec.js';
+import { decodePushRequest, encodeEntries, encodePushRequest, type PushIn, type WireEntry } from './pushCodec.js';
+import { DLedgerRequestCode, DLedgerResponseCode, type DLedgerRpc, type PushEntryResponse, type PushType } from './rpc.js';
 
 const log = childLogger('dledger-pusher');
 const MAX_BATCH_BYTES = 1024 * 1024;
@@ -37,6 +36,8 @@ export interface PusherHooks {
 export class EntryPusher {
   private readonly waterMarks = new Map<string, number>();
   private readonly pending: Pending[] = [];
+  /** JSON of the last pushed entries (the other follower usually gets the same batch). */
+  private lastEncoded: { key: string; json: Buffer } | null = null;
   private leaderTerm = -1;
   private wakers = new Set<() => void>();
   private sweepTimer: NodeJS.Timeout | null = null;
@@ -50,7 +51,7 @@ export class EntryPusher {
     private readonly syncFlush: boolean,
     private readonly hooks: PusherHooks,
   ) {
-    rpc.register(DLedgerRequestCode.PUSH, (request) => this.handlePush(request as unknown as PushEntryRequest));
+    rpc.registerRaw(DLedgerRequestCode.PUSH, (body) => this.handlePush(decodePushRequest(body ?? Buffer.from('{}'))));
   }
 
   start(): void {
@@ -147,17 +148,17 @@ export class EntryPusher {
     }
   }
 
-  private base(peerId: string, term: number): RequestOrResponse {
-    const s = this.member.settings;
-    return { group: s.group, remoteId: peerId, localId: this.member.selfId, code: DLedgerResponseCode.SUCCESS, leaderId: this.member.selfId, term };
-  }
-
-  private push(peerId: string, term: number, type: PushType, entries: EntryJson[], commitIndex: number): Promise<PushEntryResponse> {
-    const totalSize = entries.reduce((sum, e) => sum + e.size, 0);
-    const request: PushEntryRequest = {
-      ...this.base(peerId, term), type, commitIndex, entry: entries.length === 1 ? entries[0] : null, batchEntry: entries.length > 1 ? entries : [], totalSize,
-    };
-    return this.rpc.invoke<PushEntryResponse>(peerId, DLedgerRequestCode.PUSH, request, this.member.settings.maxPushTimeOutMs);
+  /**
+   * Sends a PushEntryRequest with these stored entries (header + body each). The JSON of the
+   * last batch is kept: the other follower usually asks for the same range next.
+   */
+  private push(peerId: string, term: number, type: PushType, entries: Buffer[], commitIndex: number): Promise<PushEntryResponse> {
+    // Same range, same leader term, same chain CRC at its end: the same entries.
+    const key = entries.length === 0 ? 'none' : `${term}:${readInt64(entries[0], 8)}:${entries.length}:${entries[entries.length - 1].readInt32BE(36)}`;
+    if (this.lastEncoded?.key !== key) this.lastEncoded = { key, json: encodeEntries(entries) };
+    const encoded = this.lastEncoded;
+    const head = { group: this.member.settings.group, remoteId: peerId, localId: this.member.selfId, code: DLedgerResponseCode.SUCCESS, leaderId: this.member.selfId, term, type, commitIndex };
+    return this.rpc.invokeRaw<PushEntryResponse>(peerId, DLedgerRequestCode.PUSH, encodePushRequest(head, entries, encoded.json), this.member.settings.maxPushTimeOutMs);
   }
 
   /** One peer's EntryDispatcher for one term: compare, truncate, then append until leadership ends. */
@@ -185,7 +186,7 @@ export class EntryPusher {
         const batch = store.readBatch(writeIndex, MAX_BATCH_BYTES, MAX_BATCH_ENTRIES);
         const last = batch[batch.length - 1].header.index;
         const commitIndex = Math.min(store.committedIndex, last);
-        const answer = await this.push(peerId, term, 'APPEND', batch.map((e) => entryToJson(e.bytes)), commitIndex);
+        const answer = await this.push(peerId, term, 'APPEND', batch.map((e) => e.bytes), commitIndex);
         if (!this.handleAnswerTerm(answer, term)) continue;
         failures = 0;
         if (answer.code === DLedgerResponseCode.SUCCESS) {
@@ -226,7 +227,7 @@ export class EntryPusher {
   private async compareAndTruncate(peerId: string, term: number): Promise<number> {
     const store = this.store;
     const compare = async (index: number): Promise<PushEntryResponse> =>
-      this.push(peerId, term, 'COMPARE', index >= 0 ? [entryToJson(store.get(index).bytes)] : [], -1);
+      this.push(peerId, term, 'COMPARE', index >= 0 ? [store.get(index).bytes] : [], -1);
     let probe = store.ledgerEndIndex;
     let answer = await compare(probe);
     if (!this.handleAnswerTerm(answer, term)) throw new Error(`compare refused with code ${answer.code}`);
@@ -253,7 +254,7 @@ export class EntryPusher {
       matched = low;
     }
     if (followerEnd > matched) {
-      const entries = matched >= 0 ? [entryToJson(store.get(matched).bytes)] : [];
+      const entries = matched >= 0 ? [store.get(matched).bytes] : [];
       const truncated = await this.push(peerId, term, 'TRUNCATE', entries, -1);
       if (truncated.code !== DLedgerResponseCode.SUCCESS) throw new Error(`truncate refused with code ${truncated.code}`);
       log.info({ peer: peerId, term, keptThrough: matched, followerEnd }, 'follower truncated its conflicting suffix');
@@ -264,7 +265,7 @@ export class EntryPusher {
   }
 
   /** EntryHandler (follower side) for PUSH. */
-  handlePush(request: PushEntryRequest): PushEntryResponse {
+  handlePush(request: PushIn): PushEntryResponse {
     const store = this.store;
     const reply = (code: number, index: number | null = null, count = 0): PushEntryResponse => (store.writeOut(), { // appends reach the page cache before any answer
       group: this.member.settings.group, remoteId: request.localId, localId: this.member.selfId, code, leaderId: this.member.leaderId,
@@ -272,8 +273,8 @@ export class EntryPusher {
     });
     if (request.group !== this.member.settings.group) return reply(DLedgerResponseCode.UNKNOWN_GROUP);
     if (!this.hooks.acceptLeader(request.term, request.leaderId ?? '')) return reply(DLedgerResponseCode.EXPIRED_TERM);
-    const entries = request.entry ? [request.entry] : request.batchEntry ?? [];
-    const agrees = (json: EntryJson): boolean =>
+    const entries = request.entries;
+    const agrees = (json: WireEntry): boolean =>
       json.index <= store.ledgerEndIndex && json.index >= 0 && store.termAt(json.index) === json.term && store.indexUnit(json.index).pos === json.pos;
     switch (request.type) {
       case 'COMPARE': {
@@ -300,7 +301,7 @@ export class EntryPusher {
           }
           if (json.index !== store.ledgerEndIndex + 1) return reply(DLedgerResponseCode.INCONSISTENT_STATE, json.index, count);
           try {
-            store.appendAsFollower(entryFromJson(json).bytes);
+            store.appendAsFollower(json.toBytes());
           } catch (error) {
             log.warn({ index: json.index, err: String(error) }, 'pushed entry does not fit the local log');
             return reply(DLedgerResponseCode.INCONSISTENT_STATE, json.index, count);

@@ -91,15 +91,20 @@ export class DLedgerRpc {
   }
 
   register(code: number, handler: DLedgerHandler): void {
+    this.registerRaw(code, (body) => handler(JSON.parse(body?.toString('utf8') ?? '{}')));
+  }
+
+  /** A handler that reads the JSON body itself; a SyntaxError it throws answers SYSTEM_ERROR as for register. */
+  registerRaw(code: number, handler: (body: Buffer | undefined) => Promise<RequestOrResponse> | RequestOrResponse): void {
     this.server.registerProcessor(code, async (request: RemotingCommand) => {
       if (this.isolated) return null;
-      let body: RequestOrResponse & Record<string, unknown>;
+      let answer: RequestOrResponse;
       try {
-        body = JSON.parse(request.body?.toString('utf8') ?? '{}');
+        answer = await handler(request.body);
       } catch (error) {
+        if (!(error instanceof SyntaxError)) throw error;
         return createResponse(request, ResponseCode.SYSTEM_ERROR, `DLedger request body is not JSON: ${String(error)}`);
       }
-      const answer = await handler(body);
       if (this.isolated) return null;
       return createResponse(request, ResponseCode.SUCCESS, undefined, undefined, Buffer.from(JSON.stringify(answer)));
     });
@@ -114,13 +119,18 @@ export class DLedgerRpc {
 
   /** Sends a DLedger request; rejects on timeout, a closed connection, or while isolated. */
   async invoke<T extends RequestOrResponse>(peerId: string, code: number, request: RequestOrResponse, timeoutMs: number): Promise<T> {
+    return this.invokeRaw<T>(peerId, code, Buffer.from(JSON.stringify(request)), timeoutMs);
+  }
+
+  /** invoke with the request's JSON body already encoded. */
+  async invokeRaw<T extends RequestOrResponse>(peerId: string, code: number, body: Buffer, timeoutMs: number): Promise<T> {
     const client = this.clients.get(peerId);
     if (!client) throw new FlushbenchError('DLEDGER_UNKNOWN_MEMBER', `no DLedger peer ${peerId}`);
     if (this.isolated) {
       await new Promise((resolve) => setTimeout(resolve, Math.min(timeoutMs, 50)));
       throw new FlushbenchError('TIMEOUT', `isolated: ${peerId} not reached`);
     }
-    const response = await client.invoke(createRequest(code, undefined, Buffer.from(JSON.stringify(request))), timeoutMs);
+    const response = await client.invoke(createRequest(code, undefined, body), timeoutMs);
     if (response.code !== ResponseCode.SUCCESS || !response.body) {
       throw new FlushbenchError('DLEDGER_RPC_FAILED', `${peerId} answered remoting code ${response.code}: ${response.remark ?? ''}`);
     }
