@@ -12,6 +12,30 @@ import { waitFor } from '../support/waitFor.js';
 
 const CODE = 901;
 
+/** A loopback server that decodes every frame it receives; close() also drops its sockets, so a failed test cannot hang. */
+async function frameSink(): Promise<{ port: number; received: RemotingCommand[]; close: () => Promise<void> }> {
+  const received: RemotingCommand[] = [];
+  const sockets = new Set<net.Socket>();
+  const decoder = new FrameDecoder();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    socket.on('data', (chunk) => decoder.push(chunk, (command) => received.push(command)));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const close = () => new Promise<void>((resolve) => {
+    for (const socket of sockets) socket.destroy();
+    server.close(() => resolve());
+  });
+  return { port: (server.address() as net.AddressInfo).port, received, close };
+}
+
+async function connectTo(port: number): Promise<RemotingConnection> {
+  const socket = net.connect({ host: '127.0.0.1', port });
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  return new RemotingConnection(socket, () => {});
+}
+
 function bodyFor(i: number): Buffer | undefined {
   if (i % 97 === 0) return Buffer.alloc(40_000, i & 0xff); // above a quarter slab: its own buffer
   if (i % 5 === 0) return undefined;
@@ -19,14 +43,9 @@ function bodyFor(i: number): Buffer | undefined {
 }
 
 test('frames sent in one turn arrive whole and in order across slab rollovers, big frames and pre-encoded frames', { timeout: 30_000 }, async () => {
-  const received: RemotingCommand[] = [];
-  const decoder = new FrameDecoder();
-  const server = net.createServer((socket) => socket.on('data', (chunk) => decoder.push(chunk, (command) => received.push(command))));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  const socket = net.connect({ host: '127.0.0.1', port });
-  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-  const connection = new RemotingConnection(socket, () => {});
+  const sink = await frameSink();
+  const received = sink.received;
+  const connection = await connectTo(sink.port);
   try {
     const total = 2_000; // ~2 000 × ~170 B + big frames: several 64 KiB slabs in one turn
     for (let i = 0; i < total; i++) {
@@ -44,22 +63,21 @@ test('frames sent in one turn arrive whole and in order across slab rollovers, b
       if (expected) assert.ok(command.body?.equals(expected), `frame ${i} body bytes`);
     });
   } finally {
-    connection.close();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    connection.socket.destroy();
+    await sink.close();
   }
 });
 
 test('frames queued before close still reach the peer', { timeout: 10_000 }, async () => {
-  const received: RemotingCommand[] = [];
-  const decoder = new FrameDecoder();
-  const server = net.createServer((socket) => socket.on('data', (chunk) => decoder.push(chunk, (command) => received.push(command))));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const socket = net.connect({ host: '127.0.0.1', port: (server.address() as net.AddressInfo).port });
-  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-  const connection = new RemotingConnection(socket, () => {});
-  for (let i = 0; i < 5; i++) connection.send(createRequest(CODE, { seq: String(i) }, undefined, SerializeType.ROCKETMQ));
-  connection.close('test closes with answers still in the slab');
-  await waitFor(() => received.length === 5, 'the 5 slab frames', 5_000);
-  assert.deepEqual(received.map((c) => c.extFields?.seq), ['0', '1', '2', '3', '4']);
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  const sink = await frameSink();
+  const connection = await connectTo(sink.port);
+  try {
+    for (let i = 0; i < 5; i++) connection.send(createRequest(CODE, { seq: String(i) }, undefined, SerializeType.ROCKETMQ));
+    connection.close('test closes with answers still in the slab');
+    await waitFor(() => sink.received.length === 5, 'the 5 slab frames', 5_000);
+    assert.deepEqual(sink.received.map((c) => c.extFields?.seq), ['0', '1', '2', '3', '4']);
+  } finally {
+    connection.socket.destroy();
+    await sink.close();
+  }
 });
