@@ -80,6 +80,7 @@ const FAILOVER_LIMIT_MS = 60_000;
 const CONVERGE_LIMIT_MS = 120_000;
 const LEADER_POLL_MS = 200;
 const LEADER_POLL_SUSPECT_MS = 20;
+const RECOVERY_LOG_WAIT_MS = 3000;
 
 interface Storage {
   disk: LoopDisk | null;
@@ -130,7 +131,9 @@ export async function runDLedgerSeries(ctx: CycleContext, fault: 'kill' | 'power
   const logDir = path.join(ctx.logRoot, `dledger-${fault}`);
   const nodes = await planDLedgerGroup(ctx.nodes, ctx.overrides);
   const storage = new Map<VerifyNode, Storage>();
-  const start = (node: VerifyNode, label: string) => startNode(node, (storage.get(node) as Storage).storeRoot, { logDir, env: ctx.brokerEnv, label });
+  // Info level even under node:test (which silences children): the recovery line is evidence.
+  const env = { FLUSHBENCH_LOG_LEVEL: 'info', ...ctx.brokerEnv };
+  const start = (node: VerifyNode, label: string) => startNode(node, (storage.get(node) as Storage).storeRoot, { logDir, env, label });
   const records: LeaderAckRecord[] = [];
   const cycles: DLedgerCycle[] = [];
   const faultTimes: number[] = [];
@@ -214,7 +217,7 @@ export async function runDLedgerSeries(ctx: CycleContext, fault: 'kill' | 'power
         if (!fs.existsSync(ledgerDir)) throw new FlushbenchError('VERIFY_DLEDGER_NOT_ON_IMAGE', `${victim.spec.name}: ${ledgerDir} is missing on the power-cut image; the DLedger log was not on the disk under test`);
       }
       await start(victim, `restarted-${cycle}`);
-      const recoveredEntries = recoveredEntriesOf(path.join(logDir, `${victim.spec.name}-restarted-${cycle}.log`));
+      const recoveredEntries = await recoveredEntriesOf(path.join(logDir, `${victim.spec.name}-restarted-${cycle}.log`));
       const topicConfigLost = !(await topicConfigKnown(victim, ctx.topic));
       if (topicConfigLost) await createVerifyTopic(victim, ctx.topic, ctx.queues);
       return {
@@ -275,16 +278,20 @@ function seriesBase(records: readonly LeaderAckRecord[], cycles: DLedgerCycle[],
   };
 }
 
-/** The entries a restarted member's DLedger recovery kept ("DLedger member started" in its log), or null. */
-function recoveredEntriesOf(logPath: string): number | null {
-  try {
-    for (const line of fs.readFileSync(logPath, 'utf8').split('\n')) {
-      if (!line.includes('DLedger member started')) continue;
+/**
+ * The entries a restarted member's DLedger recovery kept ("DLedger member started" in its log,
+ * written just after the "listening" line the start waits for), or null after RECOVERY_LOG_WAIT_MS.
+ */
+async function recoveredEntriesOf(logPath: string): Promise<number | null> {
+  for (const deadline = Date.now() + RECOVERY_LOG_WAIT_MS; Date.now() < deadline; await sleep(50)) {
+    const line = (fs.existsSync(logPath) ? fs.readFileSync(logPath, 'utf8') : '').split('\n').find((l) => l.includes('DLedger member started'));
+    if (!line) continue;
+    try {
       const entries = Number(JSON.parse(line).recovery?.entries);
       return Number.isSafeInteger(entries) ? entries : null;
+    } catch {
+      return null; // not JSON: the evidence is missing, no verdict depends on it
     }
-  } catch {
-    // no log or not JSON: the evidence is missing, the verdict does not depend on it
   }
   return null;
 }

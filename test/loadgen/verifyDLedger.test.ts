@@ -63,6 +63,8 @@ test('dledger: the leader killed 3 times under load, producers follow each new l
   assert.equal(verdict(report, 'dledger-automatic-failover'), 'holds');
   assert.equal(verdict(report, 'dledger-replicas-converge'), 'holds');
   assert.equal(verdict(report, 'dledger-leader-power-cut'), 'not tested');
+  // A kill keeps the page cache: the restarted member recovers every entry it had.
+  for (const c of d.cycles) assert.equal(c.entriesDropped, 0, `cycle ${c.cycle}: ${JSON.stringify(c)}`);
 });
 
 test('dledger-sync-flush: the leader loses power twice (loop-image copy), it rejoins from what reached its disk, nothing acked is lost', { timeout: 180_000, skip: powerCutSkip }, async () => {
@@ -75,6 +77,7 @@ test('dledger-sync-flush: the leader loses power twice (loop-image copy), it rej
   assert.equal(cut.ackedLost, 0, describe(report));
   assert.equal(cut.duplicates + cut.corrupt + cut.queueGaps, 0, describe(report));
   for (const m of cut.dledger?.members ?? []) assert.equal(m.ackedLost, 0, `${m.name}: ${describe(report)}`);
+  for (const c of cut.dledger?.cycles ?? []) assert.notEqual(c.recoveredEntries, null, `cycle ${c.cycle}: the restarted leader's recovery was found in its log`);
   assert.equal(verdict(report, 'dledger-leader-power-cut'), 'holds');
   assert.ok(report.powerCutProof?.keepsSynced && report.powerCutProof.dropsUnsynced, 'the power-cut self-check ran and passed');
 });
