@@ -275,7 +275,7 @@ export class DLedgerStore {
       this.dataTail.commit(header.sizeBytes);
     }
     const unitPos = header.index * INDEX_UNIT_BYTES;
-    if (!this.indexTail.fits(unitPos, INDEX_UNIT_BYTES)) this.writeOut();
+    if (!this.indexTail.fits(unitPos, INDEX_UNIT_BYTES)) this.writeOutIndex();
     const unit = this.indexTail.reserve(unitPos, INDEX_UNIT_BYTES, this.index.fileEnd(unitPos)) as { buf: Buffer; at: number };
     writeIndexUnit(unit.buf, unit.at, header.pos, header.sizeBytes, header.index, header.term);
     this.indexTail.commit(INDEX_UNIT_BYTES);
@@ -283,7 +283,7 @@ export class DLedgerStore {
     this.ledgerEndTerm = header.term;
     this.dataEndPos = header.pos + header.sizeBytes;
     this.lastChainCrc = header.chainCrc;
-    if (!this.deferWrites) this.writeOut();
+    if (!this.deferWrites) this.writeAll();
     else if (!this.writeOutScheduled) {
       this.writeOutScheduled = true;
       setImmediate(() => {
@@ -293,13 +293,24 @@ export class DLedgerStore {
     }
   }
 
-  /** Hands every appended byte to write() (data before index); a no-op when nothing is pending. */
+  /**
+   * Hands the appended entries to write(); a no-op when nothing is pending. Index units wait
+   * for the next flush (or a full slab): recovery rebuilds the index from the data anyway.
+   */
   writeOut(): void {
     const data = this.dataTail.pending();
     if (data) {
       this.data.write(data.buf, data.at, data.length, data.pos);
       this.dataTail.markWritten();
     }
+  }
+
+  private writeAll(): void {
+    this.writeOut();
+    this.writeOutIndex();
+  }
+
+  private writeOutIndex(): void {
     const units = this.indexTail.pending();
     if (units) {
       this.index.writeSpanning(units.buf, units.at, units.length, units.pos);
@@ -344,7 +355,7 @@ export class DLedgerStore {
   truncateAfter(lastKeptIndex: number): void {
     this.assertOpen();
     if (lastKeptIndex >= this.ledgerEndIndex) return;
-    this.writeOut();
+    this.writeAll();
     if (lastKeptIndex < this.committedIndex) {
       throw new FlushbenchError('DLEDGER_TRUNCATE_COMMITTED', `refusing to truncate to ${lastKeptIndex}: entries up to ${this.committedIndex} are committed`);
     }
@@ -416,19 +427,20 @@ export class DLedgerStore {
   }
 
   private readIndexFile(fromIndex: number, count: number): Buffer {
-    this.writeOut();
+    this.writeOutIndex();
     return this.index.read(fromIndex * INDEX_UNIT_BYTES, count * INDEX_UNIT_BYTES);
   }
 
   /** fdatasync of data and index; resolves with the index it covers. Concurrent calls share a round. */
   flush(): Promise<number> {
     if (this.flushing) return this.flushing.then(() => this.flush());
-    if (!this.closed) this.writeOut();
+    if (!this.closed) this.writeAll();
     const covered = this.ledgerEndIndex;
     if (covered <= this.flushedIndex || this.closed) return Promise.resolve(this.flushedIndex);
     const round = (async () => {
+      // Only the data: recovery deletes and rebuilds the index files at every start, so an
+      // fdatasync of them (DLedger does one) would buy nothing and cost a threadpool round trip.
       await this.data.sync();
-      await this.index.sync();
       // A truncation during the round may have lowered the end: never claim more than exists.
       this.flushedIndex = Math.max(this.flushedIndex, Math.min(covered, this.ledgerEndIndex));
       return this.flushedIndex;
@@ -446,7 +458,7 @@ export class DLedgerStore {
   /** Flushes (unless `crash`), writes the checkpoint and closes the files. */
   async close(crash = false): Promise<void> {
     if (this.closed) return;
-    this.writeOut(); // what the process had appended is in the page cache even after a kill -9 (it writes it out within the turn)
+    this.writeAll(); // what the process had appended is in the page cache even after a kill -9 (it writes it out within the turn)
     if (!crash) {
       await this.flushing?.catch(() => undefined);
       await this.flush().catch(() => undefined);

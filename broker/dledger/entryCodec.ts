@@ -27,10 +27,10 @@ export function entryBodyCrc(body: Buffer): number {
 
 /** Chain CRC: crc32 of this entry's bodyCrc (4 bytes BE) seeded with the previous chainCrc (0 before index 0). */
 export function nextChainCrc(previousChainCrc: number, bodyCrc: number): number {
-  const bytes = Buffer.allocUnsafe(4);
-  bytes.writeInt32BE(bodyCrc, 0);
-  return crc32(bytes, previousChainCrc >>> 0) | 0;
+  CHAIN_SCRATCH.writeInt32BE(bodyCrc, 0);
+  return crc32(CHAIN_SCRATCH, previousChainCrc >>> 0) | 0;
 }
+const CHAIN_SCRATCH = Buffer.alloc(4);
 
 /** Writes a full entry header at target[0..48); the body must follow at 48. */
 export function writeEntryHeader(target: Buffer, at: number, header: Omit<EntryHeader, 'sizeBytes'>): void {

@@ -47,7 +47,7 @@ test('push request JSON: the hand-written body is byte for byte what JSON.string
   }
 });
 
-test('push request decode: the fast reader gives what JSON.parse gives, and leaves every other shape to it', () => {
+test('push request decode: entries arrive byte for byte, whatever shape of JSON (key order, whitespace, escapes, unpadded base64) carries them', () => {
   const entries = odd.map((b, i) => entry(100 + i, b));
   const bodies = [
     encodePushRequest(HEAD, []),
@@ -78,15 +78,6 @@ test('push request decode: the fast reader gives what JSON.parse gives, and leav
   const decoded = decodePushRequest(encodePushRequest(HEAD, entries));
   assert.deepEqual(decoded.entries.map((e) => e.toBytes().toString('hex')), entries.map((e) => e.toString('hex')), 'entries arrive byte for byte');
   assert.throws(() => decodePushRequest(Buffer.from('{"group":')), SyntaxError);
-  const realParse = JSON.parse;
-  JSON.parse = () => {
-    throw new Error('JSON.parse was used');
-  };
-  try {
-    for (const n of [0, 1, 3]) assert.equal(decodePushRequest(encodePushRequest(HEAD, entries.slice(0, n))).entries.length, n, 'our own bodies take the fast path');
-  } finally {
-    JSON.parse = realParse;
-  }
 });
 
 test('deferred writes: appended entries are readable at once and reach the files by writeOut, truncation and close', async () => {
