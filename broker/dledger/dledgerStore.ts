@@ -7,9 +7,8 @@
 // byte-identical data files (same `pos` everywhere, same file size), which is what lets
 // ConsumeQueue positions point into them. Appends go into in-memory slabs (tailCache.ts) and
 // reach the page cache by one write() per file space: at once, or with deferWrites at the end
-// of the event-loop turn and whenever a reader needs the file (the leader before counting
-// itself in the quorum, a follower before it answers a push). flush() fdatasyncs. Recovery
-// keeps the longest valid prefix (FORMAT.md).
+// of the turn and whenever the file must hold them (the leader before counting itself in the
+// quorum, a follower before answering a push). flush() fdatasyncs; dledgerRecovery.ts scans.
 import fs from 'node:fs';
 import path from 'node:path';
 import { FlushbenchError } from '../../protocol/errors.js';
@@ -18,18 +17,16 @@ import {
   checkEntry, ENTRY_HEADER_BYTES, ENTRY_MAGIC, entryBodyCrc, type EntryHeader, INDEX_UNIT_BYTES, nextChainCrc, readEntryHeader,
   readIndexUnit, writeEntryHeader, writeIndexUnit,
 } from './entryCodec.js';
-import { offsetFileName, RollingFiles } from './rollingFiles.js';
+import { BLANK_MAGIC, MIN_BLANK_BYTES, scanDataFiles } from './dledgerRecovery.js';
+import { RollingFiles } from './rollingFiles.js';
 import { TailCache } from './tailCache.js';
+import { readInt64 } from '../store/messageCodec.js';
 
 const log = childLogger('dledger-store');
-const RECOVERY_WINDOW_BYTES = 8 * 1024 * 1024;
-const INDEX_BATCH_UNITS = 32 * 1024;
 /** In-memory tail: 4 slabs of 4 MiB of entries, 2 × 1 MiB of index units (32 Ki entries each). */
 const DATA_SLAB_BYTES = 4 * 1024 * 1024;
 const INDEX_SLAB_BYTES = 1024 * 1024;
-/** MmapFileList.BLANK_MAGIC_CODE and MIN_BLANK_LEN: the padding at the end of a rolled data file. */
-export const BLANK_MAGIC = -1;
-export const MIN_BLANK_BYTES = 8;
+export { BLANK_MAGIC, MIN_BLANK_BYTES } from './dledgerRecovery.js';
 /** DLedgerConfig.mappedFileSizeForEntryData (RocketMQ passes mappedFileSizeCommitLog, also 1 GiB by default). */
 export const DEFAULT_DATA_FILE_BYTES = 1024 * 1024 * 1024;
 /** DLedgerConfig.mappedFileSizeForEntryIndex: INDEX_UNIT_SIZE × 5 Mi units (160 MiB). */
@@ -44,6 +41,13 @@ export interface StoredEntry {
   header: EntryHeader;
   /** Header + body as stored (what a push sends). */
   bytes: Buffer;
+}
+
+interface Slot {
+  buf: Buffer;
+  at: number;
+  /** Too large for a slab: written by itself. */
+  direct: boolean;
 }
 
 export interface DLedgerRecovery {
@@ -113,92 +117,9 @@ export class DLedgerStore {
     return this.dataEndPos + sizeBytes + MIN_BLANK_BYTES > fileEnd ? fileEnd : this.dataEndPos;
   }
 
-  /**
-   * Scans the data files from the first, keeps the valid prefix (a blank leads to the next
-   * file), cuts the rest (possibly in an earlier file than the last), rebuilds the index from
-   * it and loads committedIndex.
-   */
+  /** Keeps the valid prefix of the data files, rebuilds the index from it, loads committedIndex. */
   private recover(): void {
-    const fileSize = this.data.fileSizeBytes;
-    const files = this.data.list();
-    const last = files.at(-1);
-    const diskEnd = last ? last.number * fileSize + last.sizeBytes : 0;
-    const window = Buffer.allocUnsafe(Math.min(RECOVERY_WINDOW_BYTES, fileSize));
-    let windowStart = 0;
-    let windowLength = 0;
-    let loadedAt = -1;
-    let pos = 0;
-    let end = 0;
-    let index = 0;
-    let chain = 0;
-    let term = -1;
-    let reason: string | null = null;
-    this.index.removeAll();
-    const units = Buffer.allocUnsafe(INDEX_BATCH_UNITS * INDEX_UNIT_BYTES);
-    let unitCount = 0;
-    let unitsFrom = 0;
-    const flushUnits = () => {
-      if (unitCount === 0) return;
-      this.index.writeSpanning(units, 0, unitCount * INDEX_UNIT_BYTES, unitsFrom * INDEX_UNIT_BYTES);
-      unitsFrom += unitCount;
-      unitCount = 0;
-    };
-    const inWindow = (at: number): boolean => {
-      if (at + MIN_BLANK_BYTES > windowLength) return false;
-      return window.readInt32BE(at) === BLANK_MAGIC || at + Math.max(window.readInt32BE(at + 4), ENTRY_HEADER_BYTES) <= windowLength;
-    };
-    let fileAt = 0;
-    scan: while (fileAt < files.length) {
-      const fileStart = files[fileAt].number * fileSize;
-      if (fileStart !== pos) {
-        reason = `data file ${offsetFileName(fileStart)} does not follow at ${pos}`;
-        break;
-      }
-      const fileDataEnd = fileStart + files[fileAt].sizeBytes;
-      while (pos < fileDataEnd) {
-        let at = pos - windowStart;
-        if (!inWindow(at) && loadedAt !== pos) {
-          windowStart = loadedAt = pos;
-          windowLength = this.data.read(pos, Math.min(window.length, fileDataEnd - pos)).copy(window, 0);
-          at = 0;
-          const need = windowLength >= MIN_BLANK_BYTES && window.readInt32BE(0) !== BLANK_MAGIC ? window.readInt32BE(4) : 0;
-          if (need > window.length) {
-            reason = `entry at ${pos} claims ${need} bytes, more than the ${window.length}-byte recovery window`;
-            break scan;
-          }
-        }
-        if (windowLength - at >= MIN_BLANK_BYTES && window.readInt32BE(at) === BLANK_MAGIC) {
-          const left = fileStart + fileSize - pos;
-          if (window.readInt32BE(at + 4) !== left) {
-            reason = `blank at pos ${pos} claims ${window.readInt32BE(at + 4)} bytes, ${left} are left in its file`;
-            break scan;
-          }
-          pos = fileStart + fileSize;
-          fileAt++;
-          continue scan;
-        }
-        const check = checkEntry(window, at, windowLength - at, pos, index, chain);
-        if (!check.ok) {
-          reason = `${check.reason} at pos ${pos} (index ${index})`;
-          break scan;
-        }
-        writeIndexUnit(units, unitCount * INDEX_UNIT_BYTES, pos, check.header.sizeBytes, index, check.header.term);
-        if (++unitCount === INDEX_BATCH_UNITS) flushUnits();
-        chain = check.header.chainCrc;
-        term = check.header.term;
-        pos += check.header.sizeBytes;
-        end = pos;
-        index++;
-      }
-      if (fileAt < files.length - 1) reason = `data file ${offsetFileName(fileStart)} ends without a blank but later files exist`;
-      break;
-    }
-    if (reason === null && end < diskEnd) reason = 'a blank ends the last data file and no entry follows it';
-    flushUnits();
-    if (end < diskEnd) {
-      log.warn({ dir: this.dir, validEnd: end, diskEnd, reason }, 'DLedger recovery: cutting the data files after the last valid entry');
-      this.data.truncate(end);
-    }
+    const { end, index, chain, term, diskEnd, reason } = scanDataFiles(this.data, this.index, this.dir);
     this.data.syncNow();
     this.index.syncNow();
     this.ledgerEndIndex = index - 1;
@@ -234,7 +155,8 @@ export class DLedgerStore {
 
   private setCommitted(index: number): void {
     this.committedIndex = index;
-    this.committedPos = index < 0 ? 0 : this.indexUnit(index).pos + this.indexUnit(index).sizeBytes;
+    const unit = index < 0 ? null : this.indexUnit(index);
+    this.committedPos = unit ? unit.pos + unit.sizeBytes : 0;
   }
 
   /** Advances committedIndex (never backwards, never past the log end); true if it moved. */
@@ -249,7 +171,7 @@ export class DLedgerStore {
    * Room for an entry of `size` bytes at `pos` (positionFor's choice; at a file start the rest
    * of the previous file gets a blank first): a slab slot, or its own buffer when larger.
    */
-  private place(pos: number, size: number): { buf: Buffer; at: number; direct: boolean } {
+  private place(pos: number, size: number): Slot {
     this.assertOpen();
     if (pos !== this.dataEndPos) {
       this.writeOut();
@@ -262,11 +184,11 @@ export class DLedgerStore {
     }
     if (!this.dataTail.fits(pos, size)) this.writeOut();
     const slot = this.dataTail.reserve(pos, size, this.data.fileEnd(pos));
-    return slot ? { ...slot, direct: false } : { buf: Buffer.allocUnsafe(size), at: 0, direct: true };
+    return slot ? { buf: slot.buf, at: slot.at, direct: false } : { buf: Buffer.allocUnsafe(size), at: 0, direct: true };
   }
 
   /** The entry in `slot` is complete: its index unit follows, then the ledger end moves. */
-  private finish(slot: { buf: Buffer; at: number; direct: boolean }, header: Omit<EntryHeader, 'magic'>): void {
+  private finish(slot: Slot, header: Omit<EntryHeader, 'magic'>): void {
     if (slot.direct) {
       this.writeOut();
       this.data.write(slot.buf, slot.at, header.sizeBytes, header.pos);
@@ -385,7 +307,9 @@ export class DLedgerStore {
   }
 
   termAt(index: number): number {
-    return index < 0 ? -1 : this.indexUnit(index).term;
+    if (index < 0) return -1;
+    const unit = this.indexTail.read(index * INDEX_UNIT_BYTES, INDEX_UNIT_BYTES);
+    return unit && index <= this.ledgerEndIndex ? readInt64(unit, 24) : this.indexUnit(index).term;
   }
 
   get(index: number): StoredEntry {

@@ -4,7 +4,7 @@
 // keys, same order), and the entries' part once for all followers. The follower reads them
 // with JSON.parse into PushIn, whose entries build their stored bytes on demand.
 import { ENTRY_HEADER_BYTES } from './entryCodec.js';
-import { type EntryJson, entryFromJson, type PushEntryRequest, type PushType } from './rpc.js';
+import { entryBytesFromJson, type EntryJson, type PushEntryRequest, type PushType } from './rpc.js';
 import { readInt64 } from '../store/messageCodec.js';
 
 /** The request fields around the entries (RequestOrResponse + PushEntryRequest). */
@@ -67,7 +67,7 @@ export function pushInFromJson(request: PushEntryRequest): PushIn {
 }
 
 function wireEntry(json: EntryJson): WireEntry {
-  return { index: json.index, term: json.term, pos: json.pos, toBytes: () => entryFromJson(json).bytes };
+  return { index: json.index, term: json.term, pos: json.pos, toBytes: () => entryBytesFromJson(json) };
 }
 
 /**

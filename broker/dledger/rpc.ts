@@ -65,6 +65,12 @@ export function entryToJson(bytes: Buffer): EntryJson {
 
 /** Rebuilds the stored bytes of an entry from its JSON (header fields are kept as sent; the store checks them). */
 export function entryFromJson(json: EntryJson): { header: EntryHeader; bytes: Buffer } {
+  const bytes = entryBytesFromJson(json);
+  return { header: readEntryHeader(bytes, 0), bytes };
+}
+
+/** entryFromJson's bytes alone. */
+export function entryBytesFromJson(json: EntryJson): Buffer {
   const body = Buffer.from(json.body ?? '', 'base64');
   const bytes = Buffer.allocUnsafe(ENTRY_HEADER_BYTES + body.length);
   writeEntryHeader(bytes, 0, {
@@ -72,7 +78,7 @@ export function entryFromJson(json: EntryJson): { header: EntryHeader; bytes: Bu
     bodySizeBytes: body.length,
   });
   body.copy(bytes, ENTRY_HEADER_BYTES);
-  return { header: readEntryHeader(bytes, 0), bytes };
+  return bytes;
 }
 
 export type DLedgerHandler = (request: RequestOrResponse & Record<string, unknown>) => Promise<RequestOrResponse> | RequestOrResponse;
