@@ -14,7 +14,7 @@ function ackMeaning(flushDiskType: string): string {
 function failoverWords(f: FaultSummary): string {
   const d = f.dledger;
   if (!d) return '';
-  const dropped = d.entriesDropped === null ? '' : `; the crashes took at least ${d.entriesDropped} entries from the crashed leaders' own logs (in ${d.crashesThatDropped} of ${d.cycles.length} crashes; the majority had them)`;
+  const dropped = d.entriesDropped === null ? '' : d.entriesDropped === 0 ? '; every crashed leader recovered all the entries it had' : `; the crashes took at least ${d.entriesDropped} entries from the crashed leaders' own logs (in ${d.crashesThatDropped} of ${d.cycles.length} crashes; the majority had them)`;
   return `${dropped}; failover p50 ${d.failoverMsP50 ?? '–'} ms, max ${d.failoverMsMax ?? '–'} ms; ${d.failedSendsDuringFailover} sends failed during elections (never acked, so not counted as lost); ${d.ackedAfterFirstFault} acked after the first crash`;
 }
 
