@@ -1,6 +1,7 @@
 // The claims ledger: every claim of the seed article (shared/seed, see DESIGN.md's table) with
 // its verdict and where the verdict comes from — this run's profiles, status counts and host
 // probe, or a pointer to the command that measures it (bench verify, compare, tune sweep).
+import { describeEvidence, findEvidence } from './safetyEvidence.js';
 import type { Summary, SummaryResult } from './summary.js';
 
 export interface LedgerEntry {
@@ -111,12 +112,24 @@ function timeoutEntry(summary: Summary): LedgerEntry {
   return { claim, verdict: 'not exercised', evidence: `${where}: no slave timeout in ${sent} sends. The broker answers FLUSH_SLAVE_TIMEOUT (12) on a timeout, like RocketMQ 4.9.x; bench verify --profile sync-sync --fault slave-kill provokes one` };
 }
 
+/** A safety claim: its verdict from the newest bench verify run beside this report, else the command that measures it. */
+function safetyEntry(summary: Summary, claim: string, profile: string, claimId: string, command: string): LedgerEntry {
+  const found = findEvidence(summary.safety, profile, claimId);
+  return found ? { claim, verdict: found.verdict, evidence: `${profile}: ${describeEvidence(found)}` } : { claim, verdict: 'not run', evidence: command };
+}
+
 function pointerEntries(summary: Summary): LedgerEntry[] {
   const emulated = summary.host.diskEmulation;
   return [
-    { claim: 'ASYNC_FLUSH loses at most one flushIntervalCommitLog (500 ms) on power loss (最多丢失500ms内的数据)', verdict: 'not run', evidence: 'bench verify --profile single-async-flush --fault powercut (loop-device power cut, counts acked messages lost)' },
-    { claim: 'SYNC_FLUSH loses nothing on power loss (断电也不丢)', verdict: 'not run', evidence: 'bench verify --profile single-sync-flush --fault powercut' },
-    { claim: 'SYNC_FLUSH + SYNC_MASTER loses nothing even if both nodes die (Master和Slave都宕机也不丢数据)', verdict: 'not run', evidence: 'bench verify --profile sync-sync --fault both-powercut' },
+    safetyEntry(summary, 'ASYNC_FLUSH loses at most one flushIntervalCommitLog (500 ms) on power loss (最多丢失500ms内的数据)', 'single-async-flush', 'async-flush-window',
+      'bench verify --profile single-async-flush --fault powercut (loop-device power cut, counts acked messages lost)'),
+    safetyEntry(summary, 'SYNC_FLUSH loses nothing on power loss (断电也不丢)', 'single-sync-flush', 'sync-flush-power-cut', 'bench verify --profile single-sync-flush --fault powercut'),
+    safetyEntry(summary, 'SYNC_FLUSH + SYNC_MASTER loses nothing even if both nodes die (Master和Slave都宕机也不丢数据)', 'sync-sync', 'sync-sync-both-die',
+      'bench verify --profile sync-sync --fault both-powercut'),
+    safetyEntry(summary, 'DLedger (recommended since 4.5): automatic failover, no manual switch (自动故障转移)', 'dledger', 'dledger-automatic-failover',
+      'bench verify --profile dledger --fault kill (or bench dledger failover for the failover time)'),
+    safetyEntry(summary, 'DLedger: nothing acked is lost when the leader is killed while a majority survives', 'dledger', 'dledger-leader-kill', 'bench verify --profile dledger --fault kill'),
+    safetyEntry(summary, 'DLedger: nothing acked is lost when the leader loses power while a majority survives', 'dledger', 'dledger-leader-power-cut', 'bench verify --profile dledger --fault powercut'),
     {
       claim: 'SSD is 10× faster than HDD (比HDD快10倍以上)', verdict: 'see bench compare',
       evidence: emulated

@@ -98,6 +98,30 @@ function settingsRows(r: SummaryResult): string[][] {
   return Object.entries(r.effectiveSettings).map(([node, settings]) => [node, KEY_SETTINGS.filter((k) => k in settings).map((k) => `${k}=${settings[k]}`).join(', ')]);
 }
 
+const LOSS_HEADER = ['profile', 'safety claim', 'verdict', 'measured', 'bench verify run'];
+
+/**
+ * The safety verdicts of this run's profiles from earlier `bench verify` runs (newest per
+ * claim), so each speed above stands next to what the setting loses; a profile with none says
+ * which command measures it.
+ */
+function lossSection(summary: Summary, table: (header: string[], rows: string[][]) => string, paragraph: (text: string) => string): string[] {
+  const profiles = [...new Set(summary.results.map((r) => r.profile))];
+  const rows: string[][] = [];
+  const missing: string[] = [];
+  for (const profile of profiles) {
+    const found = (summary.safety ?? []).filter((e) => e.profile === profile);
+    if (found.length === 0) missing.push(profile);
+    for (const e of found) rows.push([profile, e.claim, e.verdict, e.detail, `${e.startedAt.slice(0, 16).replace('T', ' ')} UTC, ${e.mode}, ${e.engine}: ${e.source}`]);
+  }
+  const out = rows.length > 0 ? [table(LOSS_HEADER, rows)] : [];
+  if (missing.length > 0) {
+    out.push(paragraph(`No bench verify result beside this report for ${missing.join(', ')}: the speed above has no measured loss yet. ` +
+      `Run \`bench verify --profile ${missing[0]}\` (kills and loop-device power cuts, every acked message read back); its verify.json in the same runs folder is picked up by the next report.`));
+  }
+  return out;
+}
+
 export function mdTable(header: string[], rows: string[][]): string {
   const esc = (cell: string) => cell.replace(/\|/g, '\\|').replace(/\n/g, ' ');
   return [`| ${header.map(esc).join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.map(esc).join(' | ')} |`)].join('\n');
@@ -110,6 +134,7 @@ export function renderMarkdown(summary: Summary, charts: ChartFile[]): string {
     `${summary.command} — ${summary.startedAt} to ${summary.finishedAt}`, '',
     '## Verdicts', '', mdTable(VERDICT_HEADER, verdictRows(summary)), '',
     '## Claims ledger', '', mdTable(LEDGER_HEADER, ledgerRows(summary)), '',
+    '## What each setting loses (bench verify)', '', ...lossSection(summary, (header, rows) => mdTable(header, rows), (text) => text), '',
     ...(hasSeveralEngines(summary) ? ['## Engines side by side', '', mdTable(ENGINE_HEADER, engineRows(summary)), '', ENGINE_NOTE, ''] : []),
     '## CPU per acknowledged message', '', mdTable(CPU_HEADER, cpuRows(summary)), '',
     summary.host.diskIsMeasured ? '' : `> **WARNING:** ${summary.host.diskWarning ?? 'the store was not on a real disk'}; these numbers do not measure a disk.\n`,
@@ -165,6 +190,8 @@ export function renderHtml(summary: Summary, charts: ChartFile[]): string {
 ${htmlTable(VERDICT_HEADER, verdictRows(summary), 'verdicts')}
 <h2>Claims ledger</h2>
 ${htmlTable(LEDGER_HEADER, ledgerRows(summary))}
+<h2>What each setting loses (bench verify)</h2>
+${lossSection(summary, (header, rows) => htmlTable(header, rows), (text) => `<p>${escapeHtml(text)}</p>`).join('\n')}
 ${hasSeveralEngines(summary) ? `<h2>Engines side by side</h2>\n${htmlTable(ENGINE_HEADER, engineRows(summary))}\n<p>${escapeHtml(ENGINE_NOTE)}</p>` : ''}
 <h2>CPU per acknowledged message</h2>
 ${htmlTable(CPU_HEADER, cpuRows(summary))}

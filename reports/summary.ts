@@ -1,6 +1,7 @@
 // summary.json: the machine-readable result of a run (versioned), and its validator, which
 // `bench compare` uses to reject anything that is not a flushbench report.
 import { type RunData, SUMMARY_SCHEMA_VERSION } from './runData.js';
+import type { SafetyEvidence } from './safetyEvidence.js';
 
 export interface SummaryResult {
   profile: string;
@@ -34,6 +35,8 @@ export interface Summary {
   finishedAt: string;
   host: RunData['host'];
   results: SummaryResult[];
+  /** Safety verdicts of earlier `bench verify` runs found beside this report (safetyEvidence.ts). */
+  safety?: SafetyEvidence[];
 }
 
 /**

@@ -7,6 +7,7 @@ import { claimsChart, fsyncChart, labelOf, latencyChart, latencyDistributionChar
 import { renderHtml, renderMarkdown, type ChartFile } from './renderReport.js';
 import type { ProfileResult, RunData } from './runData.js';
 import { type Summary, summaryFromRunData } from './summary.js';
+import { collectSafetyEvidence } from './safetyEvidence.js';
 
 export const TIMESERIES_COLUMNS = [
   'second', 'run', 'tps', 'sendOkPerSecond', 'failures', 'latencyMsP50', 'latencyMsP99', 'latencyMsMax',
@@ -34,6 +35,7 @@ function latencyCsv(result: ProfileResult): string {
 export async function writeReport(runDir: string, data: RunData): Promise<Summary> {
   fs.mkdirSync(runDir, { recursive: true });
   const summary = summaryFromRunData(data);
+  summary.safety = collectSafetyEvidence(path.dirname(path.resolve(runDir)));
   fs.writeFileSync(path.join(runDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
   const charts: ChartFile[] = [];
   const addChart = (file: string, caption: string, png: Buffer) => {
