@@ -72,7 +72,7 @@ export class DLedgerCommitLog {
   readCommittedSync(physicalOffset: number, maxBytes: number): Buffer | null {
     const end = Math.min(physicalOffset + maxBytes, this.server.store.committedPos);
     if (physicalOffset < 0 || end <= physicalOffset) return null;
-    return this.server.store.readData(physicalOffset, end - physicalOffset);
+    return Buffer.from(this.server.store.readData(physicalOffset, end - physicalOffset)); // a copy: views of the store's memory are reused
   }
 
   /** ReputMessageService over the DLedger log: committed records → ConsumeQueue entries. */

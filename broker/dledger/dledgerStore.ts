@@ -39,7 +39,7 @@ export interface DLedgerStoreOptions {
 
 export interface StoredEntry {
   header: EntryHeader;
-  /** Header + body as stored (what a push sends). */
+  /** Header + body as stored (what a push sends); may view memory that is reused later: use at once or copy. */
   bytes: Buffer;
 }
 

@@ -2,12 +2,16 @@
 // slab, are handed to write() later in one piece (writeOut), and reads of recent entries
 // (pushes to followers, ConsumeQueue dispatch, term lookups) come from the slab instead of a
 // pread. Positions are flat offsets over the rolling files; a slab never crosses a file end.
-// Slab bytes below `end` never change once committed by `commit`, so a read may return a view.
+// Slab memory is reused once `keepSlabs` newer slabs exist (a new 4 MiB allocation per slab
+// made V8 run a full GC every few hundred ms for the external memory), so a view a read
+// returns stays valid only until then: callers use it at once or copy it.
 
 interface Slab {
   /** Flat offset of buf[0]. */
   start: number;
   buf: Buffer;
+  /** The whole allocation buf is a view of (reused once the slab leaves the cache). */
+  whole: Buffer;
   /** Bytes filled. */
   end: number;
 }
@@ -22,6 +26,7 @@ export interface PendingSpan {
 
 export class TailCache {
   private slabs: Slab[] = [];
+  private spare: Buffer | null = null;
   /** Flat offset below which every byte has been handed to write(). */
   writtenPos = 0;
 
@@ -52,9 +57,11 @@ export class TailCache {
     if (size > this.slabBytes) return null;
     let cur = this.current;
     if (!this.fits(pos, size)) {
-      cur = { start: pos, buf: Buffer.allocUnsafeSlow(Math.min(this.slabBytes, fileEnd - pos)), end: 0 };
+      const whole = this.spare ?? Buffer.allocUnsafeSlow(this.slabBytes);
+      this.spare = null;
+      cur = { start: pos, buf: whole.subarray(0, Math.min(this.slabBytes, fileEnd - pos)), whole, end: 0 };
       this.slabs.push(cur);
-      if (this.slabs.length > this.keepSlabs) this.slabs.shift();
+      if (this.slabs.length > this.keepSlabs) this.spare = (this.slabs.shift() as Slab).whole;
     }
     return { buf: (cur as Slab).buf, at: (cur as Slab).end };
   }
