@@ -137,7 +137,8 @@ export class DLedgerRpc {
       throw new FlushbenchError('TIMEOUT', `isolated: ${peerId} not reached`);
     }
     const response = await client.invoke(createRequest(code, undefined, body), timeoutMs);
-    if (response.code !== ResponseCode.SUCCESS || !response.body) {
+    // Apache DLedger (DLedgerRpcNettyService.handleResponse) answers with remoting code 200, we with 0.
+    if ((response.code !== ResponseCode.SUCCESS && response.code !== DLedgerResponseCode.SUCCESS) || !response.body) {
       throw new FlushbenchError('DLEDGER_RPC_FAILED', `${peerId} answered remoting code ${response.code}: ${response.remark ?? ''}`);
     }
     return JSON.parse(response.body.toString('utf8')) as T;
