@@ -279,10 +279,13 @@ export class EntryPusher {
   /** EntryHandler (follower side) for PUSH. */
   handlePush(request: PushIn): PushEntryResponse {
     const store = this.store;
-    const reply = (code: number, index: number | null = null, count = 0): PushEntryResponse => (store.writeOut(), { // appends reach the page cache before any answer
-      group: this.member.settings.group, remoteId: request.localId, localId: this.member.selfId, code, leaderId: this.member.leaderId,
-      term: this.member.currTerm, index, beginIndex: store.ledgerEndIndex >= 0 ? 0 : -1, endIndex: store.ledgerEndIndex, count,
-    });
+    const reply = (code: number, index: number | null = null, count = 0): PushEntryResponse => {
+      store.writeOut(); // what we appended is in the page cache before the leader counts us
+      return {
+        group: this.member.settings.group, remoteId: request.localId, localId: this.member.selfId, code, leaderId: this.member.leaderId,
+        term: this.member.currTerm, index, beginIndex: store.ledgerEndIndex >= 0 ? 0 : -1, endIndex: store.ledgerEndIndex, count,
+      };
+    };
     if (request.group !== this.member.settings.group) return reply(DLedgerResponseCode.UNKNOWN_GROUP);
     if (!this.hooks.acceptLeader(request.term, request.leaderId ?? '')) return reply(DLedgerResponseCode.EXPIRED_TERM);
     const entries = request.entries;
@@ -295,9 +298,17 @@ export class EntryPusher {
       }
       case 'TRUNCATE': {
         const entry = entries[0];
-        if (entry && !agrees(entry)) return reply(DLedgerResponseCode.INCONSISTENT_STATE, entry.index);
+        // Our leader sends the last entry both logs agree on. Apache DLedger's sends its own entry at
+        // the index the follower's log must end with (DLedgerMmapFileStore.truncate): written in place
+        // of the local suffix when it does not agree, e.g. entry 0 to an empty follower.
+        if (entry && !agrees(entry) && entry.index > store.ledgerEndIndex + 1) return reply(DLedgerResponseCode.INCONSISTENT_STATE, entry.index);
         try {
-          store.truncateAfter(entry ? entry.index : -1);
+          if (!entry || agrees(entry)) {
+            store.truncateAfter(entry ? entry.index : -1);
+          } else {
+            store.truncateAfter(entry.index - 1);
+            store.appendAsFollower(entry.toBytes());
+          }
         } catch (error) {
           log.error({ err: String(error) }, 'refused a truncation');
           return reply(DLedgerResponseCode.INCONSISTENT_STATE);
@@ -321,7 +332,8 @@ export class EntryPusher {
           count++;
         }
         this.followCommit(request.commitIndex);
-        return reply(DLedgerResponseCode.SUCCESS, entries.at(-1)?.index ?? null, count);
+        // DLedger's answer: the first index and the request's count (an Apache leader acks index + count - 1).
+        return reply(DLedgerResponseCode.SUCCESS, entries[0]?.index ?? null, entries.length);
       }
       case 'COMMIT':
         this.followCommit(request.commitIndex);
