@@ -134,6 +134,7 @@ export class LeaderElector {
       const endIndex = this.store.ledgerEndIndex;
       const endTerm = this.store.ledgerEndTerm;
       let accepted = 1;
+      let notReady = 0;
       let biggerTerm = -1;
       let alreadyHasLeader = false;
       const peers = this.s.peers.filter((p) => p.id !== this.member.selfId);
@@ -145,6 +146,7 @@ export class LeaderElector {
           const request: VoteRequest = { ...this.base(peer.id, term, this.member.selfId), ledgerEndIndex: endIndex, ledgerEndTerm: endTerm };
           this.rpc.invoke<VoteResponse>(peer.id, DLedgerRequestCode.VOTE, request, timeoutMs).then((answer) => {
             if (answer.voteResult === 'ACCEPT') accepted++;
+            else if (answer.voteResult === 'REJECT_TERM_NOT_READY') notReady++;
             else if (answer.voteResult === 'REJECT_ALREADY_HAS_LEADER') alreadyHasLeader = true;
             if (answer.term > term) biggerTerm = Math.max(biggerTerm, answer.term);
           }, () => {
@@ -165,6 +167,10 @@ export class LeaderElector {
         this.lastSuccHeartBeatMs = Date.now();
         this.lastSendHeartBeatMs = -1;
         this.changeRole('LEADER', term);
+      } else if (this.member.isQuorum(accepted + notReady)) {
+        // Apache DLedger voters answer a larger term with TERM_NOT_READY and take it: ask again in
+        // the same term at once (REVOTE_IMMEDIATELY); a new term would be refused the same way.
+        this.nextVoteAtMs = Date.now();
       } else {
         this.needIncreaseTerm = true;
         const extra = alreadyHasLeader ? this.s.heartBeatTimeIntervalMs * this.s.maxHeartBeatLeak : 0;
