@@ -43,7 +43,8 @@ export interface DLedgerCycle {
   recoveredEntries: number | null;
   /**
    * At least this many entries the crash took from the crashed leader's own log (power cut: not yet
-   * fdatasync'ed; kill: 0). A lower bound: entries appended between the gauge read and the crash are not seen.
+   * fdatasync'ed; kill: appended in memory, not yet write()n). A lower bound: entries appended between
+   * the gauge read and the crash are not seen.
    */
   entriesDropped: number | null;
   /** The restarted member no longer knew the verify topic (created again so the series goes on). */
