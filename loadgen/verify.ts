@@ -14,14 +14,21 @@ import { type ClaimVerdict, judgeClaims, profileShape } from './verify/claims.js
 import { type CrashFault, type CycleContext, type CycleResult, POWER_CUT_FAULTS, runCrashCycle } from './verify/crashCycle.js';
 import { makeTemplateImage } from './verify/disks.js';
 import { runDLedgerSeries } from './verify/dledgerSeries.js';
+import { rocketmqDriver } from './verify/rocketmqNodes.js';
+import { fetchRocketmq, javaMajorVersion } from './rocketmq/fetch.js';
 import { type DiskFullResult, type PartitionResult, runDiskFull, runPartition } from './verify/extraFaults.js';
 import { type CountsSummary, type FaultSummary, summarizeFault, totalOf } from './verify/summary.js';
 
 export const VERIFY_FAULTS = ['kill', 'powercut', 'slave-kill', 'slave-powercut', 'both-powercut', 'partition', 'disk-full'] as const;
 export type VerifyFault = (typeof VERIFY_FAULTS)[number];
 
+export const VERIFY_ENGINES = ['flushbench', 'rocketmq'] as const;
+export type VerifyEngine = (typeof VERIFY_ENGINES)[number];
+
 export interface VerifyOptions {
   profile: Profile;
+  /** Whose brokers crash: ours (default) or Apache RocketMQ 4.9.7 JVMs (fetched jars, java on PATH). */
+  engine?: VerifyEngine;
   /** `--set key=value` broker keys for every node. */
   overrides: Record<string, string>;
   /** Empty: every fault that applies to the profile. */
@@ -46,7 +53,7 @@ export interface VerifyOptions {
 
 export interface VerifyReport {
   profile: string;
-  engine: 'flushbench';
+  engine: VerifyEngine;
   mode: 'strict' | 'realistic';
   startedAt: string;
   loadS: number;
@@ -61,11 +68,15 @@ export interface VerifyReport {
   diskFull: DiskFullResult | null;
   claims: ClaimVerdict[];
   cycles: CycleResult[];
+  /** Wall time of the whole run (self-check, every cycle), seconds. */
+  wallS: number;
 }
 
 /** The faults that make sense for a profile: slave faults need a slave, partition needs SYNC_MASTER. */
-export function applicableFaults(profile: Profile, overrides: Record<string, string>): VerifyFault[] {
+export function applicableFaults(profile: Profile, overrides: Record<string, string>, engine: VerifyEngine = 'flushbench'): VerifyFault[] {
   const shape = profileShape(profile.nodes, overrides);
+  // Apache RocketMQ: the crash faults; partition and disk-full need our broker's test hooks and metrics.
+  if (engine === 'rocketmq') return shape.dledger ? [] : applicableFaults(profile, overrides).filter((f) => f !== 'partition' && f !== 'disk-full');
   // DLedger: the leader is the fault's target (a majority survives); slave and partition faults are master/slave ideas.
   if (shape.dledger) return ['kill', 'powercut'];
   return VERIFY_FAULTS.filter((fault) => {
@@ -77,10 +88,13 @@ export function applicableFaults(profile: Profile, overrides: Record<string, str
 
 export async function runVerify(options: VerifyOptions): Promise<VerifyReport> {
   const progress = options.onProgress ?? (() => {});
-  const applicable = applicableFaults(options.profile, options.overrides);
+  const engine = options.engine ?? 'flushbench';
+  const startedMs = Date.now();
+  const applicable = applicableFaults(options.profile, options.overrides, engine);
+  if (applicable.length === 0) throw new FlushbenchError('VERIFY_FAULT_NOT_APPLICABLE', `--engine ${engine} has no verify faults for profile ${options.profile.name} (DLedger profiles verify our engine only)`);
   const requested = options.faults.length > 0 ? options.faults : applicable;
   for (const fault of requested) {
-    if (!applicable.includes(fault)) throw new FlushbenchError('VERIFY_FAULT_NOT_APPLICABLE', `--fault ${fault} does not apply to profile ${options.profile.name} (applicable: ${applicable.join(', ')})`);
+    if (!applicable.includes(fault)) throw new FlushbenchError('VERIFY_FAULT_NOT_APPLICABLE', `--fault ${fault} does not apply to profile ${options.profile.name} on ${engine} (applicable: ${applicable.join(', ')})`);
   }
   const skipped: VerifyReport['skipped'] = [];
   const loopMissing = requested.some((f) => POWER_CUT_FAULTS.has(f)) ? (options.checkLoopSupport ?? loopSupportMissing)() : null;
@@ -97,11 +111,12 @@ export async function runVerify(options: VerifyOptions): Promise<VerifyReport> {
   let disarm: (() => void) | null = null;
   let strict: StrictWriteback | null = null;
   const report: VerifyReport = {
-    profile: options.profile.name, engine: 'flushbench', mode: options.strict ? 'strict' : 'realistic', startedAt: new Date().toISOString(),
+    profile: options.profile.name, engine, mode: options.strict ? 'strict' : 'realistic', startedAt: new Date().toISOString(),
     loadS: options.loadS, crashesPerFault: options.crashes, testFaults: options.brokerEnv?.FLUSHBENCH_TEST_FAULTS ?? process.env.FLUSHBENCH_TEST_FAULTS ?? null,
-    powerCutProof: null, faults: {}, total: totalOf([], []), skipped, partition: null, diskFull: null, claims: [], cycles: [],
+    powerCutProof: null, faults: {}, total: totalOf([], []), skipped, partition: null, diskFull: null, claims: [], cycles: [], wallS: 0,
   };
   try {
+    const driver = engine === 'rocketmq' ? rocketmqDriver({ lib: fetchRocketmq({ onProgress: progress }), javaMajor: javaMajorVersion() }) : undefined;
     let disks: CycleContext['disks'] = null;
     if (needsDisks) {
       cleanupLeftovers(stateDir);
@@ -120,7 +135,7 @@ export async function runVerify(options: VerifyOptions): Promise<VerifyReport> {
     const load = options.profile.load;
     const ctx: CycleContext = {
       runId: Date.now().toString(36), nodes: options.profile.nodes, overrides: options.overrides, topic: 'FlushbenchVerify', queues: load.queues,
-      producers: Math.min(load.producers, 64), sizeBytes: load.sizeBytes, loadMs: options.loadS * 1000, sendTimeoutMs: 10_000, workDir, logRoot: options.logDir ?? path.join(workDir, 'logs'), disks, brokerEnv: options.brokerEnv,
+      producers: Math.min(load.producers, 64), sizeBytes: load.sizeBytes, loadMs: options.loadS * 1000, sendTimeoutMs: 10_000, workDir, logRoot: options.logDir ?? path.join(workDir, 'logs'), disks, brokerEnv: options.brokerEnv, driver,
     };
     const dledger = profileShape(options.profile.nodes, options.overrides).dledger;
     for (const fault of faults) {
@@ -165,6 +180,7 @@ export async function runVerify(options: VerifyOptions): Promise<VerifyReport> {
     if (report.diskFull) {
       report.claims.push({ id: 'disk-full', claim: 'A full disk: clear error answers, nothing stored corrupt, sends taken again once space is freed', verdict: report.diskFull.verdict, detail: report.diskFull.detail });
     }
+    report.wallS = Math.round((Date.now() - startedMs) / 100) / 10;
     return report;
   } finally {
     strict?.restore();

@@ -5,10 +5,11 @@ import type { Command } from 'commander';
 import { FlushbenchError } from '../../protocol/errors.js';
 import { writeVerifyReport } from '../../reports/verifyReport.js';
 import { applyOverrides, listProfiles, resolveProfiles } from '../profile.js';
-import { runVerify, VERIFY_FAULTS, type VerifyFault } from '../verify.js';
+import { runVerify, VERIFY_ENGINES, VERIFY_FAULTS, type VerifyEngine, type VerifyFault } from '../verify.js';
 
 interface VerifyCommandOptions {
   profile: string;
+  engine: string;
   fault: string[];
   crashes: string;
   load?: string;
@@ -35,6 +36,7 @@ export function register(program: Command): void {
     .command('verify')
     .description('safety checks: kill, power-cut (loop device), partition and fill brokers under load, then read every acked message back')
     .requiredOption('-p, --profile <name|file>', `profile (${listProfiles().join(', ')})`)
+    .option('--engine <name>', `whose brokers crash: ${VERIFY_ENGINES.join('|')} (rocketmq: Apache RocketMQ 4.9.7 JVMs, fetched like bench run --engine rocketmq; needs java)`, 'flushbench')
     .option('--fault <kind>', `${VERIFY_FAULTS.join('|')} (repeatable; default: every fault that applies to the profile)`, collect, [])
     .option('--crashes <n>', 'crash cycles per crash fault', '5')
     .option('--load <s>', 'seconds of load per cycle; the fault falls at a random moment in its 30–90 % (default 2)')
@@ -48,6 +50,7 @@ export function register(program: Command): void {
     .option('--realistic', 'power cuts with the host writeback settings as they are (some unsynced data survives by luck)')
     .addHelpText('after', '\nPower-cut faults need root, losetup/mkfs.ext4/mount and a loop device; without them they are skipped\nwith the reason and kill/partition still run (exit status 2). Exit status 1: a claim is violated.')
     .action(async (o: VerifyCommandOptions) => {
+      if (!(VERIFY_ENGINES as readonly string[]).includes(o.engine)) throw new FlushbenchError('BAD_OPTION', `--engine ${o.engine}: use one of ${VERIFY_ENGINES.join(', ')}`);
       if (o.strict && o.realistic) throw new FlushbenchError('BAD_OPTION', '--strict and --realistic exclude each other');
       for (const fault of o.fault) {
         if (!(VERIFY_FAULTS as readonly string[]).includes(fault)) throw new FlushbenchError('BAD_OPTION', `--fault ${fault}: use one of ${VERIFY_FAULTS.join(', ')}`);
@@ -62,12 +65,12 @@ export function register(program: Command): void {
       }
       const profile = applyOverrides(profiles[0], o.set);
       const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-      const outDir = path.resolve(o.out ?? path.join('reports', 'runs', `${stamp}-verify-${profile.name}`));
+      const outDir = path.resolve(o.out ?? path.join('reports', 'runs', `${stamp}-verify-${o.engine === 'flushbench' ? '' : `${o.engine}-`}${profile.name}`));
       const log = (line: string) => {
         if (!o.quiet) process.stderr.write(`${line}\n`);
       };
       const report = await runVerify({
-        profile, overrides, faults: o.fault as VerifyFault[], crashes: Math.floor(positive('--crashes', o.crashes, 10_000)), loadS: positive('--load', o.load ?? '2', 600),
+        profile, engine: o.engine as VerifyEngine, overrides, faults: o.fault as VerifyFault[], crashes: Math.floor(positive('--crashes', o.crashes, 10_000)), loadS: positive('--load', o.load ?? '2', 600),
         storeDir: path.resolve(o.storeDir), strict: !o.realistic, imageSizeMiB: Math.floor(positive('--image-mib', o.imageMib, 65_536)), logDir: path.join(outDir, 'logs'), onProgress: log,
       });
       const files = writeVerifyReport(outDir, report);

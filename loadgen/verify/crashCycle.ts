@@ -18,7 +18,7 @@ import type { LoopDisk } from '../disk/loopDisk.js';
 import { histogramQuantileMs, type MetricValues, scrapeMetrics } from '../metricsScraper.js';
 import type { ProfileNode } from '../profile.js';
 import { cutPower, dropDisk, nodeDisk } from './disks.js';
-import { createVerifyTopic, killNode, planNodes, startNode, stopNode, topicConfigKnown, type VerifyNode, waitForSlaves, warmReplication } from './nodes.js';
+import { flushbenchDriver, type NodeDriver, topicConfigKnown, type VerifyNode, warmReplication } from './nodes.js';
 import { startLoad, statusCounts } from './producer.js';
 import { type NodeRead, readNode } from './readBack.js';
 import { type LossCounts, lossIsTail, tally } from './tally.js';
@@ -42,6 +42,8 @@ export interface CycleContext {
   /** Loop-disk state; null when power cuts are unavailable. */
   disks: { registry: DiskRegistry; template: string; mountOptions: readonly string[] } | null;
   brokerEnv?: NodeJS.ProcessEnv;
+  /** Which broker the nodes run (default ours; rocketmqNodes.ts for Apache RocketMQ). */
+  driver?: NodeDriver;
 }
 
 export interface CycleResult {
@@ -98,14 +100,15 @@ export async function runCrashCycle(ctx: CycleContext, fault: CrashFault, cycle:
   if (usesDisk && !ctx.disks) throw new FlushbenchError('VERIFY_NO_DISK', `${fault} needs loop disks`);
   const cycleDir = path.join(ctx.workDir, `${fault}-${cycle}`);
   const logDir = path.join(ctx.logRoot, `${fault}-${cycle}`);
-  const nodes = await planNodes(ctx.nodes, ctx.overrides);
+  const driver = ctx.driver ?? flushbenchDriver;
+  const nodes = await driver.plan(ctx.nodes, ctx.overrides);
   const master = nodes.find((n) => n.spec.role === 'master') as VerifyNode;
   const slave = nodes.find((n) => n.spec.role === 'slave' && n.spec.brokerName === master.spec.brokerName) ?? null;
   if (fault.includes('slave') || fault.startsWith('both')) {
     if (!slave) throw new FlushbenchError('VERIFY_FAULT_NOT_APPLICABLE', `${fault} needs a profile with a slave`);
   }
   const storage = new Map<VerifyNode, Storage>();
-  const start = (node: VerifyNode, label: string) => startNode(node, (storage.get(node) as Storage).storeRoot, { logDir, env: ctx.brokerEnv, label });
+  const start = (node: VerifyNode, label: string) => driver.start(node, (storage.get(node) as Storage).storeRoot, { logDir, env: ctx.brokerEnv, label });
   let copyMs = 0;
   try {
     for (const node of nodes) {
@@ -117,18 +120,19 @@ export async function runCrashCycle(ctx: CycleContext, fault: CrashFault, cycle:
       }
     }
     for (const node of nodes) await start(node, 'first');
-    await waitForSlaves(nodes);
+    await driver.waitForSlaves(nodes, logDir);
     if (slave) await warmReplication(master, slave);
-    await createVerifyTopic(master, ctx.topic, ctx.queues);
-    const metricsBefore = await scrapeMetrics(master.metricsUrl).catch(() => null);
+    await driver.createTopic(master, ctx.topic, ctx.queues);
+    if (driver.topicOnSlaves) for (const node of nodes) if (node !== master) await driver.createTopic(node, ctx.topic, ctx.queues);
+    const metricsBefore = driver.metrics ? await scrapeMetrics(master.metricsUrl).catch(() => null) : null;
     const load = startLoad({ runId: `${ctx.runId}-${fault}-${cycle}`, address: master.address, topic: ctx.topic, queues: ctx.queues, producers: ctx.producers, sizeBytes: ctx.sizeBytes, sendTimeoutMs: ctx.sendTimeoutMs });
     // A random moment under load, after the first 30 % (so fsyncs, replication and writeback are running).
     const faultAfterMs = Math.round(ctx.loadMs * (0.3 + 0.6 * Math.random()));
     await sleep(faultAfterMs);
-    const metricsAtFault = await scrapeMetrics(master.metricsUrl).catch(() => null);
+    const metricsAtFault = driver.metrics ? await scrapeMetrics(master.metricsUrl).catch(() => null) : null;
     const victims = fault === 'kill' || fault === 'powercut' ? [master] : fault === 'both-powercut' ? [master, slave as VerifyNode] : [slave as VerifyNode];
     const faultAtMs = Date.now();
-    await Promise.all(victims.map((node) => killNode(node)));
+    await Promise.all(victims.map((node) => driver.kill(node)));
     const masterDied = victims.includes(master);
     if (masterDied) {
       await Promise.race([load.done, sleep(ctx.sendTimeoutMs + 2000)]);
@@ -148,16 +152,21 @@ export async function runCrashCycle(ctx: CycleContext, fault: CrashFault, cycle:
     if (slave && masterDied) {
       // Failover read before the master returns (restarted first if it died too).
       if (!slave.process) await start(slave, 'restarted');
+      await ensureSlaveTopic(driver, slave, ctx);
       slaveRead = await readNode(slave.address, ctx.topic, ctx.queues);
     }
     if (!master.process) await start(master, 'restarted');
     if (slave && !masterDied) {
       await start(slave, 'restarted');
       await waitCaughtUp(master, slave, ctx.topic, ctx.queues, 30_000);
+      await ensureSlaveTopic(driver, slave, ctx);
       slaveRead = await readNode(slave.address, ctx.topic, ctx.queues);
     }
-    const masterRead = await readNode(master.address, ctx.topic, ctx.queues);
     const topicConfigLost = !(await topicConfigKnown(master, ctx.topic));
+    // Apache RocketMQ answers PULL_MESSAGE TOPIC_NOT_EXIST without the topic's config (ours reads
+    // the store regardless): recreate it, as an operator would, so the read sees what is stored.
+    if (topicConfigLost && driver.topicOnSlaves) await driver.createTopic(master, ctx.topic, ctx.queues);
+    const masterRead = await readNode(master.address, ctx.topic, ctx.queues);
     const acks = load.records;
     const masterCounts = tally(acks, [masterRead], faultAtMs);
     const slaveCounts = slaveRead ? tally(acks, [slaveRead], faultAtMs) : null;
@@ -169,10 +178,15 @@ export async function runCrashCycle(ctx: CycleContext, fault: CrashFault, cycle:
       fsyncMsMax: fsyncMsMax(metricsBefore, metricsAtFault), copyMs, topicConfigLost,
     };
   } finally {
-    for (const node of nodes) await stopNode(node).catch(() => undefined);
+    for (const node of nodes) await driver.stop(node).catch(() => undefined);
     if (ctx.disks) for (const { disk } of storage.values()) if (disk) await dropDisk(disk, ctx.disks.registry).catch(() => undefined);
     fs.rmSync(cycleDir, { recursive: true, force: true });
   }
+}
+
+/** A RocketMQ slave restarted on a cut image may have lost the topic it was given (no sync from its master). */
+async function ensureSlaveTopic(driver: NodeDriver, slave: VerifyNode, ctx: CycleContext): Promise<void> {
+  if (driver.topicOnSlaves && !(await topicConfigKnown(slave, ctx.topic))) await driver.createTopic(slave, ctx.topic, ctx.queues);
 }
 
 function fsyncMsMax(before: MetricValues | null, after: MetricValues | null): number | null {

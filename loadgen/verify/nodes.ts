@@ -160,3 +160,25 @@ export async function warmReplication(master: VerifyNode, slave: VerifyNode, tim
     slaveClient.close();
   }
 }
+
+/** What a crash cycle does to nodes, per engine (ours here, Apache RocketMQ in rocketmqNodes.ts). */
+export interface NodeDriver {
+  engine: 'flushbench' | 'rocketmq';
+  plan(specs: readonly ProfileNode[], overrides: Record<string, string>): Promise<VerifyNode[]>;
+  start(node: VerifyNode, storeRoot: string, options: StartOptions): Promise<void>;
+  /** SIGKILL, resolved once the process is gone. */
+  kill(node: VerifyNode): Promise<void>;
+  stop(node: VerifyNode): Promise<void>;
+  /** Bounded wait until each master has its slaves; `logDir` is the cycle's broker log directory. */
+  waitForSlaves(nodes: readonly VerifyNode[], logDir: string): Promise<void>;
+  createTopic(node: VerifyNode, topic: string, queues: number): Promise<void>;
+  /** Slaves need the topic created on them too (they do not sync it from the master). */
+  topicOnSlaves: boolean;
+  /** Whether nodes serve /metrics (fsync histograms). */
+  metrics: boolean;
+}
+
+export const flushbenchDriver: NodeDriver = {
+  engine: 'flushbench', plan: planNodes, start: startNode, kill: killNode, stop: stopNode,
+  waitForSlaves: (nodes) => waitForSlaves(nodes), createTopic: createVerifyTopic, topicOnSlaves: false, metrics: true,
+};

@@ -29,6 +29,8 @@ export interface NodeRead {
 }
 
 const PULL_BATCH = 32;
+/** PullSysFlag FLAG_SUBSCRIPTION: the subscription rides in the request; Apache RocketMQ answers SUBSCRIPTION_NOT_EXIST to a group that never sent a heartbeat otherwise. */
+const PULL_FLAG_SUBSCRIPTION = 0x4;
 const REQUEST_TIMEOUT_MS = 5000;
 
 async function queueOffset(client: RemotingClient, code: number, topic: string, queueId: number): Promise<number> {
@@ -51,7 +53,7 @@ export async function readNode(address: string, topic: string, queues: number): 
       let rounds = 0;
       while (offset < max) {
         if (++rounds > max - min + 10) throw new FlushbenchError('VERIFY_READ_FAILED', `${address}: queue ${queueId} made no progress at offset ${offset}`);
-        const response = await client.invoke(pullMessageRequest({ consumerGroup: 'flushbench_verify_reader', topic, queueId, queueOffset: offset, maxMsgNums: PULL_BATCH }), REQUEST_TIMEOUT_MS);
+        const response = await client.invoke(pullMessageRequest({ consumerGroup: 'flushbench_verify_reader', topic, queueId, queueOffset: offset, maxMsgNums: PULL_BATCH, sysFlag: PULL_FLAG_SUBSCRIPTION, subscription: '*' }), REQUEST_TIMEOUT_MS);
         const next = Number(response.extFields?.nextBeginOffset ?? offset);
         if (response.code !== ResponseCode.SUCCESS) {
           // No record where the ConsumeQueue said there is one: count the offsets skipped.
