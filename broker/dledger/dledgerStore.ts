@@ -21,6 +21,7 @@ import { BLANK_MAGIC, MIN_BLANK_BYTES, scanDataFiles } from './dledgerRecovery.j
 import { RollingFiles } from './rollingFiles.js';
 import { TailCache } from './tailCache.js';
 import { readInt64 } from '../store/messageCodec.js';
+import { writeFileDurably } from '../durableFile.js';
 
 const log = childLogger('dledger-store');
 /** In-memory tail: 4 slabs of 4 MiB of entries, 2 × 1 MiB of index units (32 Ki entries each). */
@@ -145,12 +146,15 @@ export class DLedgerStore {
     }
   }
 
-  /** Writes committedIndex (DLedger's checkpoint file); temp file + rename so it is never torn. */
+  /**
+   * Writes committedIndex (DLedger's checkpoint file), durably: DLedger writes it without an
+   * fsync, and every strict power cut then restarted the member with committedIndex −1 (it
+   * served nothing until the leader's next commit). One fsync per checkPointInterval; load
+   * clamps it to the recovered ledger end, so it never claims entries the cut took.
+   */
   persistCheckpoint(): void {
     if (this.closed) return;
-    const temp = `${this.checkpointPath}.tmp`;
-    fs.writeFileSync(temp, JSON.stringify({ committedIndex: this.committedIndex, ledgerEndIndex: this.ledgerEndIndex }));
-    fs.renameSync(temp, this.checkpointPath);
+    writeFileDurably(this.checkpointPath, JSON.stringify({ committedIndex: this.committedIndex, ledgerEndIndex: this.ledgerEndIndex }));
   }
 
   private setCommitted(index: number): void {
