@@ -134,5 +134,6 @@ export function dledgerEffectiveSettings(settings: DLedgerSettings | null, confi
     flushFileInterval: String(settings.flushFileIntervalMs),
     checkPointInterval: String(settings.checkPointIntervalMs),
     preferredLeaderId: settings.preferredLeaderIds.join(';') || '(none)',
+    push: 'one batch in flight per follower, ≤ 1 MiB and ≤ 1024 entries (DLedger pipelines up to 1000 single-entry pushes; enableBatchPush is accepted, not read)',
   };
 }
