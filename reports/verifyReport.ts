@@ -56,6 +56,8 @@ export interface VerifyJson {
   partition: { verdict: string; detail: string } | null;
   diskFull: { verdict: string; detail: string } | null;
   claims: Array<{ id: string; claim: string; verdict: string; detail: string }>;
+  /** Wall time of the whole run, seconds (absent in older files). */
+  wallS?: number;
 }
 
 export const VERIFY_CSV_COLUMNS = ['fault', 'crashes', 'acked', 'ackedLost', 'lostWindowMsMax', 'duplicates', 'unackedStored', 'corrupt', 'queueGaps', 'slaveAckedLost', 'failedCycles'] as const;
@@ -75,6 +77,17 @@ function modeLine(report: VerifyJson): string {
     ? `power-cut self-check: fdatasync'ed 8 KiB ${report.powerCutProof.keepsSynced ? 'survived' : 'LOST'}, unsynced append ${report.powerCutProof.appendedBytesSurvived} B survived, unsynced file ${report.powerCutProof.unsyncedFileExists ? 'exists' : 'gone'}`
     : 'no power cut ran';
   return `Mode: ${mode}. ${proof}.`;
+}
+
+/** The slowest fsync any fault's load saw, or n/a when the brokers have no /metrics (Apache RocketMQ). */
+export function fsyncLine(report: VerifyJson): string {
+  const values = Object.values(report.faults).map((f) => f.fsyncMsMax).filter((v): v is number => v !== null);
+  if (report.engine === 'rocketmq') return 'Slowest CommitLog fsync during the loads: n/a (Apache RocketMQ exposes no fsync metric).';
+  return `Slowest CommitLog fsync during the loads: ${values.length ? `${Math.max(...values)} ms` : 'n/a (not scraped)'}.`;
+}
+
+function loadLine(report: VerifyJson): string {
+  return `Load ${report.loadS} s before each fault, ${report.crashesPerFault} crashes per fault${report.wallS === undefined ? '' : `, ${report.wallS} s wall time`}.`;
 }
 
 function faultRows(report: VerifyJson): string[][] {
@@ -118,7 +131,7 @@ function notes(report: VerifyJson): string[] {
 export function renderVerifyMarkdown(report: VerifyJson): string {
   const lines = [
     `## Safety: ${report.profile} (bench verify, ${report.engine})`, '',
-    modeLine(report), `Load ${report.loadS} s before each fault, ${report.crashesPerFault} crashes per fault; started ${report.startedAt}.`, '',
+    modeLine(report), `${loadLine(report)} Started ${report.startedAt}. ${fsyncLine(report)}`, '',
     mdTable(['claim', 'verdict', 'measured'], report.claims.map((c) => [c.claim, c.verdict, c.detail])), '',
     mdTable(FAULT_HEADER, faultRows(report)), '',
     ...(dledgerRows(report).length ? [mdTable(DLEDGER_HEADER, dledgerRows(report)), '', 'DLedger: the fault hits the current leader of one group of 3 that lives through the whole series; acked lost is read on the final leader once every member has the same committed log; each follower is read too.', ''] : []),
@@ -132,7 +145,7 @@ export function renderVerifyMarkdown(report: VerifyJson): string {
 export function renderVerifyHtml(report: VerifyJson): string {
   const extra = notes(report);
   return `<section class="verify"><h2>Safety: ${escapeHtml(report.profile)} (bench verify, ${escapeHtml(report.engine)})</h2>
-<p>${escapeHtml(modeLine(report))} Load ${report.loadS} s before each fault, ${report.crashesPerFault} crashes per fault.</p>
+<p>${escapeHtml(`${modeLine(report)} ${loadLine(report)} ${fsyncLine(report)}`)}</p>
 ${htmlTable(['claim', 'verdict', 'measured'], report.claims.map((c) => [c.claim, c.verdict, c.detail]))}
 ${htmlTable(FAULT_HEADER, faultRows(report))}
 ${dledgerRows(report).length ? htmlTable(DLEDGER_HEADER, dledgerRows(report)) : ''}
