@@ -4,17 +4,11 @@
 // keys, same order), and the entries' part once for all followers. The follower reads them
 // with JSON.parse into PushIn, whose entries build their stored bytes on demand.
 import { ENTRY_HEADER_BYTES } from './entryCodec.js';
-import { entryBytesFromJson, type EntryJson, type PushEntryRequest, type PushType } from './rpc.js';
+import { entryBytesFromJson, type EntryJson, type PushEntryRequest, type PushType, type RequestOrResponse } from './rpc.js';
 import { readInt64 } from '../store/messageCodec.js';
 
 /** The request fields around the entries (RequestOrResponse + PushEntryRequest). */
-export interface PushHead {
-  group: string;
-  remoteId: string;
-  localId: string;
-  code: number;
-  leaderId: string | null;
-  term: number;
+export interface PushHead extends RequestOrResponse {
   type: PushType;
   commitIndex: number;
 }

@@ -5,9 +5,7 @@
 // duplicate in the read-back is the group's, not ours.
 import { ResponseCode } from '../../protocol/codes.js';
 import { RemotingClient } from '../../protocol/remotingClient.js';
-import { sendMessageV2Request } from '../../protocol/requests/sendMessage.js';
-import { encodeVerifyBody, messageKey, messageProperties } from './messages.js';
-import type { AckRecord } from './producer.js';
+import { type AckRecord, verifySend } from './producer.js';
 
 export interface LeaderAckRecord extends AckRecord {
   /** The member the send went to. */
@@ -61,12 +59,7 @@ export function startLeaderLoad(options: LeaderLoadOptions): LeaderLoad {
         await sleep(WAIT_FOR_LEADER_MS);
         continue;
       }
-      const key = messageKey(options.runId, { producerId, sequence });
-      const queueId = (producerId + sequence) % options.queues;
-      const sentAtMs = Date.now();
-      const request = sendMessageV2Request({
-        producerGroup: 'flushbench_verify', topic: options.topic, queueId, defaultTopicQueueNums: options.queues, properties: messageProperties(key),
-      }, encodeVerifyBody({ producerId, sequence }, sentAtMs, options.sizeBytes));
+      const { key, queueId, sentAtMs, request } = verifySend(options, producerId, sequence);
       sequence++;
       const record: LeaderAckRecord = { key, producerId, sequence: sequence - 1, status: -1, queueId, queueOffset: -1, msgId: '', sentAtMs, answeredAtMs: 0, address };
       try {

@@ -33,6 +33,17 @@ export interface LoadOptions {
   producersPerConnection?: number;
 }
 
+/** One verify send: its key (the message's identity in the read-back), queue and request. */
+export function verifySend(options: Pick<LoadOptions, 'runId' | 'topic' | 'queues' | 'sizeBytes'>, producerId: number, sequence: number) {
+  const key = messageKey(options.runId, { producerId, sequence });
+  const queueId = (producerId + sequence) % options.queues;
+  const sentAtMs = Date.now();
+  const request = sendMessageV2Request({
+    producerGroup: 'flushbench_verify', topic: options.topic, queueId, defaultTopicQueueNums: options.queues, properties: messageProperties(key),
+  }, encodeVerifyBody({ producerId, sequence }, sentAtMs, options.sizeBytes));
+  return { key, queueId, sentAtMs, request };
+}
+
 export interface RunningLoad {
   /** Every answered or failed send so far. */
   readonly records: AckRecord[];
@@ -54,12 +65,7 @@ export function startLoad(options: LoadOptions): RunningLoad {
   const loop = async (producerId: number): Promise<void> => {
     const client = clients[Math.floor(producerId / perConnection)];
     for (let sequence = 0; running; sequence++) {
-      const key = messageKey(options.runId, { producerId, sequence });
-      const queueId = (producerId + sequence) % options.queues;
-      const sentAtMs = Date.now();
-      const request = sendMessageV2Request({
-        producerGroup: 'flushbench_verify', topic: options.topic, queueId, defaultTopicQueueNums: options.queues, properties: messageProperties(key),
-      }, encodeVerifyBody({ producerId, sequence }, sentAtMs, options.sizeBytes));
+      const { key, queueId, sentAtMs, request } = verifySend(options, producerId, sequence);
       const record: AckRecord = { key, producerId, sequence, status: -1, queueId, queueOffset: -1, msgId: '', sentAtMs, answeredAtMs: 0 };
       try {
         const response = await client.invoke(request, options.sendTimeoutMs);
