@@ -78,9 +78,14 @@ export function collectSafetyEvidence(runsDir: string, profiles?: readonly strin
   return [...newest.values()].sort((a, b) => (a.startedAt < b.startedAt ? 1 : a.startedAt > b.startedAt ? -1 : 0));
 }
 
-/** The evidence for one claim of one profile, if any verify run measured it. */
-export function findEvidence(evidence: readonly SafetyEvidence[] | undefined, profile: string, claimId: string): SafetyEvidence | undefined {
-  return evidence?.find((e) => e.profile === profile && e.claimId === claimId);
+/**
+ * The evidence for one claim of one profile, if any verify run measured it: `engine`'s own
+ * (our broker's unless told), else another engine's (labelled with it by describeEvidence), so a
+ * newer Apache RocketMQ verdict never stands in for ours.
+ */
+export function findEvidence(evidence: readonly SafetyEvidence[] | undefined, profile: string, claimId: string, engine = 'flushbench'): SafetyEvidence | undefined {
+  const matching = evidence?.filter((e) => e.profile === profile && e.claimId === claimId) ?? [];
+  return matching.find((e) => e.engine === engine) ?? matching[0];
 }
 
 /** "holds — 50 power cuts, … (bench verify 2026-12-01, strict, reports/runs/<dir>)" for the ledger. */
