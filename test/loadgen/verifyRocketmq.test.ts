@@ -9,6 +9,8 @@ import { test } from 'node:test';
 import { defaultCacheDir, DEFAULT_ROCKETMQ_VERSION } from '../../loadgen/rocketmq/fetch.js';
 import { resolveProfiles } from '../../loadgen/profile.js';
 import { applicableFaults, runVerify } from '../../loadgen/verify.js';
+import { judgeClaims, profileShape } from '../../loadgen/verify/claims.js';
+import type { FaultSummary } from '../../loadgen/verify/summary.js';
 import { renderVerifyMarkdown } from '../../reports/verifyReport.js';
 import { diskScratchDir, removeScratch } from '../support/scratch.js';
 
@@ -23,6 +25,18 @@ test('rocketmq engine: partition, disk-full and DLedger profiles do not apply', 
   assert.deepEqual(applicableFaults(sync, {}, 'rocketmq'), ['kill', 'powercut', 'slave-kill', 'slave-powercut', 'both-powercut']);
   assert.ok(applicableFaults(sync, {}, 'flushbench').includes('partition'));
   assert.deepEqual(applicableFaults(resolveProfiles('dledger')[0], {}, 'rocketmq'), []);
+});
+
+test('ASYNC_FLUSH window without fsync timings (RocketMQ): judged against the interval alone and says n/a', () => {
+  const cuts: FaultSummary = {
+    crashes: 2, failedCycles: 0, errors: [], acked: 100, ackedLost: 9, lostWindowMsMax: 560, duplicates: 0, unackedStored: 0, corrupt: 0, queueGaps: 0, ackedMoved: 0,
+    master: null, slave: null, slaveLossIsTail: null, fsyncMsMax: null, lostWindowsMs: [560, 100], fsyncMsMaxPerCycle: [null, null], topicConfigLost: 2, statusCounts: {},
+  };
+  const [verdict] = judgeClaims(profileShape(resolveProfiles('single-async-flush')[0].nodes, {}), { powercut: cuts });
+  assert.equal(verdict.id, 'async-flush-window');
+  assert.equal(verdict.verdict, 'violated');
+  assert.match(verdict.detail, /1 of 2 cuts lost more than 500 ms, slowest fsync n\/a/);
+  assert.doesNotMatch(verdict.detail, /worst 0 ms/);
 });
 
 test('Apache RocketMQ SYNC_FLUSH kill -9 under load: every acked message is read back, nothing corrupt, no gap', { timeout: 90_000, skip: missing() ?? false }, async () => {
