@@ -56,6 +56,8 @@ export interface VerifyJson {
   partition: { verdict: string; detail: string } | null;
   diskFull: { verdict: string; detail: string } | null;
   claims: Array<{ id: string; claim: string; verdict: string; detail: string }>;
+  /** Each crash cycle; only the fields this writer reads. */
+  cycles?: Array<{ fault: string; recovery?: string | null }>;
   /** Wall time of the whole run, seconds (absent in older files). */
   wallS?: number;
 }
@@ -121,6 +123,11 @@ function notes(report: VerifyJson): string[] {
   for (const [fault, f] of Object.entries(report.faults)) {
     for (const e of f.errors.slice(0, 3)) out.push(`${fault}: ${e.split('\n')[0]}`);
     if (f.topicConfigLost) out.push(`${fault}: after ${f.topicConfigLost} of ${f.crashes} crashes the restarted master had lost the topic's config (config/topics.json did not survive; the messages did)`);
+  }
+  const recoveries = (report.cycles ?? []).filter((c) => c.recovery);
+  if (recoveries.length > 0) {
+    const abnormal = recoveries.filter((c) => c.recovery === 'abnormal').length;
+    out.push(`Recovery of the restarted master (its broker.log): ${abnormal} of ${recoveries.length} abnormal (abort file found: recoverAbnormally), ${recoveries.length - abnormal} normal (abort file gone: recoverNormally).`);
   }
   if (report.partition) out.push(`partition: ${report.partition.verdict} — ${report.partition.detail}`);
   if (report.diskFull) out.push(`disk-full: ${report.diskFull.verdict} — ${report.diskFull.detail}`);

@@ -62,6 +62,8 @@ export interface CycleResult {
   copyMs: number;
   /** The restarted master no longer knows the verify topic (its config file did not survive). */
   topicConfigLost: boolean;
+  /** Apache RocketMQ: how the restarted master recovered (abort file found: 'abnormal'); null for ours. */
+  recovery: 'abnormal' | 'normal' | null;
 }
 
 async function maxOffsets(address: string, topic: string, queues: number): Promise<number[]> {
@@ -162,6 +164,7 @@ export async function runCrashCycle(ctx: CycleContext, fault: CrashFault, cycle:
       await ensureSlaveTopic(driver, slave, ctx);
       slaveRead = await readNode(slave.address, ctx.topic, ctx.queues);
     }
+    const recovery = driver.recovery?.(master, logDir) ?? null;
     const topicConfigLost = !(await topicConfigKnown(master, ctx.topic));
     // Apache RocketMQ answers PULL_MESSAGE TOPIC_NOT_EXIST without the topic's config (ours reads
     // the store regardless): recreate it, as an operator would, so the read sees what is stored.
@@ -175,7 +178,7 @@ export async function runCrashCycle(ctx: CycleContext, fault: CrashFault, cycle:
     return {
       fault, cycle, faultAfterMs, statusCounts: statusCounts(acks), counts, master: masterCounts, slave: slaveCounts,
       slaveLossIsTail: slaveRead ? lossIsTail(acks, slaveRead) : null,
-      fsyncMsMax: fsyncMsMax(metricsBefore, metricsAtFault), copyMs, topicConfigLost,
+      fsyncMsMax: fsyncMsMax(metricsBefore, metricsAtFault), copyMs, topicConfigLost, recovery,
     };
   } finally {
     for (const node of nodes) await driver.stop(node).catch(() => undefined);

@@ -176,6 +176,8 @@ export interface NodeDriver {
   topicOnSlaves: boolean;
   /** Whether nodes serve /metrics (fsync histograms). */
   metrics: boolean;
+  /** How the node's last start recovered its store, from its log (RocketMQ: abort file found or not). */
+  recovery?(node: VerifyNode, logDir: string): 'abnormal' | 'normal' | null;
 }
 
 export const flushbenchDriver: NodeDriver = {

@@ -158,6 +158,14 @@ async function waitForRocketmqSlaves(nodes: readonly VerifyNode[], logDir: strin
   }
 }
 
+/** DefaultMessageStore.load logs "last shutdown abnormally" when the abort file survived (→ recoverAbnormally). */
+function lastRecovery(node: VerifyNode, logDir: string): 'abnormal' | 'normal' | null {
+  const logPath = brokerLogPath(node, logDir);
+  const text = fs.existsSync(logPath) ? fs.readFileSync(logPath, 'utf8') : '';
+  const found = [...text.matchAll(/last shutdown (abnormally|normally)/g)].pop();
+  return found ? (found[1] === 'abnormally' ? 'abnormal' : 'normal') : null;
+}
+
 /** The RocketMQ engine's node operations for crashCycle.ts. */
 export function rocketmqDriver(engine: RocketmqEngine): NodeDriver {
   return {
@@ -173,5 +181,6 @@ export function rocketmqDriver(engine: RocketmqEngine): NodeDriver {
     createTopic: createVerifyTopic,
     topicOnSlaves: true,
     metrics: false,
+    recovery: lastRecovery,
   };
 }

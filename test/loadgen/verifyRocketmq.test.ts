@@ -56,6 +56,9 @@ test('Apache RocketMQ SYNC_FLUSH kill -9 under load: every acked message is read
     assert.equal(report.claims.find((c) => c.id === 'kill-no-loss')?.verdict, 'holds');
     assert.match(renderVerifyMarkdown(report), /bench verify, rocketmq/);
     assert.match(renderVerifyMarkdown(report), /fsync.*n\/a/);
+    // SIGKILL leaves RocketMQ's abort file: every restart must have taken recoverAbnormally.
+    assert.deepEqual(report.cycles.map((c) => c.recovery), ['abnormal', 'abnormal']);
+    assert.match(renderVerifyMarkdown(report), /2 of 2 abnormal/);
   } finally {
     removeScratch(dir);
   }
