@@ -110,7 +110,7 @@ export async function runCrashCycle(ctx: CycleContext, fault: CrashFault, cycle:
     if (!slave) throw new FlushbenchError('VERIFY_FAULT_NOT_APPLICABLE', `${fault} needs a profile with a slave`);
   }
   const storage = new Map<VerifyNode, Storage>();
-  const start = (node: VerifyNode, label: string) => driver.start(node, (storage.get(node) as Storage).storeRoot, { logDir, env: ctx.brokerEnv, label });
+  const start = (node: VerifyNode, label: string) => driver.start(node, (storage.get(node) as Storage).storeRoot, { logDir, env: ctx.brokerEnv, label, topic: { name: ctx.topic, queues: ctx.queues } });
   let copyMs = 0;
   try {
     for (const node of nodes) {
@@ -125,7 +125,6 @@ export async function runCrashCycle(ctx: CycleContext, fault: CrashFault, cycle:
     await driver.waitForSlaves(nodes, logDir);
     if (slave) await warmReplication(master, slave);
     await driver.createTopic(master, ctx.topic, ctx.queues);
-    if (driver.topicOnSlaves) for (const node of nodes) if (node !== master) await driver.createTopic(node, ctx.topic, ctx.queues);
     const metricsBefore = driver.metrics ? await scrapeMetrics(master.metricsUrl).catch(() => null) : null;
     const load = startLoad({ runId: `${ctx.runId}-${fault}-${cycle}`, address: master.address, topic: ctx.topic, queues: ctx.queues, producers: ctx.producers, sizeBytes: ctx.sizeBytes, sendTimeoutMs: ctx.sendTimeoutMs });
     // A random moment under load, after the first 30 % (so fsyncs, replication and writeback are running).
@@ -154,21 +153,19 @@ export async function runCrashCycle(ctx: CycleContext, fault: CrashFault, cycle:
     if (slave && masterDied) {
       // Failover read before the master returns (restarted first if it died too).
       if (!slave.process) await start(slave, 'restarted');
-      await ensureSlaveTopic(driver, slave, ctx);
       slaveRead = await readNode(slave.address, ctx.topic, ctx.queues);
     }
     if (!master.process) await start(master, 'restarted');
     if (slave && !masterDied) {
       await start(slave, 'restarted');
       await waitCaughtUp(master, slave, ctx.topic, ctx.queues, 30_000);
-      await ensureSlaveTopic(driver, slave, ctx);
       slaveRead = await readNode(slave.address, ctx.topic, ctx.queues);
     }
     const recovery = driver.recovery?.(master, logDir) ?? null;
     const topicConfigLost = !(await topicConfigKnown(master, ctx.topic));
     // Apache RocketMQ answers PULL_MESSAGE TOPIC_NOT_EXIST without the topic's config (ours reads
     // the store regardless): recreate it, as an operator would, so the read sees what is stored.
-    if (topicConfigLost && driver.topicOnSlaves) await driver.createTopic(master, ctx.topic, ctx.queues);
+    if (topicConfigLost && driver.recreateLostTopic) await driver.createTopic(master, ctx.topic, ctx.queues);
     const masterRead = await readNode(master.address, ctx.topic, ctx.queues);
     const acks = load.records;
     const masterCounts = tally(acks, [masterRead], faultAtMs);
@@ -185,11 +182,6 @@ export async function runCrashCycle(ctx: CycleContext, fault: CrashFault, cycle:
     if (ctx.disks) for (const { disk } of storage.values()) if (disk) await dropDisk(disk, ctx.disks.registry).catch(() => undefined);
     fs.rmSync(cycleDir, { recursive: true, force: true });
   }
-}
-
-/** A RocketMQ slave restarted on a cut image may have lost the topic it was given (no sync from its master). */
-async function ensureSlaveTopic(driver: NodeDriver, slave: VerifyNode, ctx: CycleContext): Promise<void> {
-  if (driver.topicOnSlaves && !(await topicConfigKnown(slave, ctx.topic))) await driver.createTopic(slave, ctx.topic, ctx.queues);
 }
 
 function fsyncMsMax(before: MetricValues | null, after: MetricValues | null): number | null {

@@ -56,6 +56,8 @@ export interface StartOptions {
   env?: NodeJS.ProcessEnv;
   /** Log file name suffix, so restarts keep the earlier logs. */
   label: string;
+  /** The cycle's topic: engines whose slaves must know it before they start (RocketMQ) are given it. */
+  topic?: { name: string; queues: number };
 }
 
 /** Starts (or restarts) `node` with its store under `storeRoot`; resolves when it listens. */
@@ -172,8 +174,8 @@ export interface NodeDriver {
   /** Bounded wait until each master has its slaves; `logDir` is the cycle's broker log directory. */
   waitForSlaves(nodes: readonly VerifyNode[], logDir: string): Promise<void>;
   createTopic(node: VerifyNode, topic: string, queues: number): Promise<void>;
-  /** Slaves need the topic created on them too (they do not sync it from the master). */
-  topicOnSlaves: boolean;
+  /** A restarted master that lost the topic's config gets it again before the read (its pulls need it). */
+  recreateLostTopic: boolean;
   /** Whether nodes serve /metrics (fsync histograms). */
   metrics: boolean;
   /** How the node's last start recovered its store, from its log (RocketMQ: abort file found or not). */
@@ -182,5 +184,5 @@ export interface NodeDriver {
 
 export const flushbenchDriver: NodeDriver = {
   engine: 'flushbench', plan: planNodes, start: startNode, kill: killNode, stop: stopNode,
-  waitForSlaves: (nodes) => waitForSlaves(nodes), createTopic: createVerifyTopic, topicOnSlaves: false, metrics: true,
+  waitForSlaves: (nodes) => waitForSlaves(nodes), createTopic: createVerifyTopic, recreateLostTopic: false, metrics: true,
 };

@@ -100,6 +100,38 @@ export function rocketmqStartProperties(node: VerifyNode, storeRoot: string): Re
   return { ...node.properties, storePathRootDir: storeRoot, storePathCommitLog: path.join(storeRoot, 'commitlog') };
 }
 
+/**
+ * A RocketMQ slave refuses UPDATE_AND_CREATE_TOPIC, syncs topic config only from a master a name
+ * server told it about (none here), and answers PULL_MESSAGE TOPIC_NOT_EXIST for a topic it does
+ * not know: its config/topics.json gets the topic before it starts (fsynced, so it outlives a cut).
+ */
+export function seedSlaveTopic(storeRoot: string, topic: string, queues: number): void {
+  const configDir = path.join(storeRoot, 'config');
+  const file = path.join(configDir, 'topics.json');
+  let table: Record<string, unknown> = {};
+  try {
+    table = (JSON.parse(fs.readFileSync(file, 'utf8')) as { topicConfigTable?: Record<string, unknown> }).topicConfigTable ?? {};
+  } catch {
+    // absent, or empty after a cut: start from an empty table
+  }
+  if (table[topic]) return;
+  table[topic] = { topicName: topic, readQueueNums: queues, writeQueueNums: queues, perm: 6, topicFilterType: 'SINGLE_TAG', topicSysFlag: 0, order: false };
+  fs.mkdirSync(configDir, { recursive: true });
+  const fd = fs.openSync(file, 'w');
+  try {
+    fs.writeSync(fd, JSON.stringify({ topicConfigTable: table, dataVersion: { timestamp: Date.now(), counter: 1 } }));
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  const dir = fs.openSync(configDir, 'r');
+  try {
+    fs.fsyncSync(dir);
+  } finally {
+    fs.closeSync(dir);
+  }
+}
+
 async function startRocketmqNode(engine: RocketmqEngine, node: VerifyNode, storeRoot: string, options: StartOptions): Promise<void> {
   installExitHook();
   fs.mkdirSync(storeRoot, { recursive: true });
@@ -108,6 +140,7 @@ async function startRocketmqNode(engine: RocketmqEngine, node: VerifyNode, store
   fs.mkdirSync(path.join(homeDir, 'conf'), { recursive: true });
   fs.mkdirSync(logDir, { recursive: true });
   fs.writeFileSync(path.join(homeDir, 'conf', 'logback_broker.xml'), logbackXml('broker'));
+  if (node.spec.role === 'slave' && options.topic) seedSlaveTopic(storeRoot, options.topic.name, options.topic.queues);
   const properties = rocketmqStartProperties(node, storeRoot);
   const propertiesPath = path.join(homeDir, 'conf', `broker-${options.label}.properties`);
   fs.writeFileSync(propertiesPath, `${stringify(properties, { keySep: '=', lineWidth: null })}\n`);
@@ -176,10 +209,8 @@ export function rocketmqDriver(engine: RocketmqEngine): NodeDriver {
     // Nothing is measured after a cycle's last read: SIGKILL spares RocketMQ's ~5 s shutdown hook.
     stop: killNode,
     waitForSlaves: waitForRocketmqSlaves,
-    // A RocketMQ slave without a name server never syncs topic config from its master, and its
-    // PULL_MESSAGE answers TOPIC_NOT_EXIST without it: the topic is created on every node.
     createTopic: createVerifyTopic,
-    topicOnSlaves: true,
+    recreateLostTopic: true,
     metrics: false,
     recovery: lastRecovery,
   };

@@ -12,7 +12,8 @@ import { applicableFaults, runVerify } from '../../loadgen/verify.js';
 import { judgeClaims, profileShape } from '../../loadgen/verify/claims.js';
 import type { FaultSummary } from '../../loadgen/verify/summary.js';
 import { renderVerifyMarkdown } from '../../reports/verifyReport.js';
-import { diskScratchDir, removeScratch } from '../support/scratch.js';
+import { seedSlaveTopic } from '../../loadgen/verify/rocketmqNodes.js';
+import { diskScratchDir, removeScratch, scratchDir } from '../support/scratch.js';
 
 function missing(): string | null {
   if (spawnSync('java', ['-version']).error) return 'java is not installed (apt-get install openjdk-17-jre-headless)';
@@ -25,6 +26,25 @@ test('rocketmq engine: partition, disk-full and DLedger profiles do not apply', 
   assert.deepEqual(applicableFaults(sync, {}, 'rocketmq'), ['kill', 'powercut', 'slave-kill', 'slave-powercut', 'both-powercut']);
   assert.ok(applicableFaults(sync, {}, 'flushbench').includes('partition'));
   assert.deepEqual(applicableFaults(resolveProfiles('dledger')[0], {}, 'rocketmq'), []);
+});
+
+test('a RocketMQ slave\'s topics.json gets the verify topic before it starts; other topics stay, an empty (cut) file is replaced', () => {
+  const dir = scratchDir('seed-topic');
+  try {
+    const file = path.join(dir, 'config', 'topics.json');
+    seedSlaveTopic(dir, 'FlushbenchVerify', 8);
+    const table = () => (JSON.parse(fs.readFileSync(file, 'utf8')) as { topicConfigTable: Record<string, { readQueueNums: number; perm: number }> }).topicConfigTable;
+    assert.equal(table().FlushbenchVerify.readQueueNums, 8);
+    assert.equal(table().FlushbenchVerify.perm, 6);
+    fs.writeFileSync(file, JSON.stringify({ topicConfigTable: { Other: { topicName: 'Other' } } }));
+    seedSlaveTopic(dir, 'FlushbenchVerify', 4);
+    assert.deepEqual(Object.keys(table()).sort(), ['FlushbenchVerify', 'Other']);
+    fs.writeFileSync(file, '');
+    seedSlaveTopic(dir, 'FlushbenchVerify', 2);
+    assert.equal(table().FlushbenchVerify.readQueueNums, 2);
+  } finally {
+    removeScratch(dir);
+  }
 });
 
 test('ASYNC_FLUSH window without fsync timings (RocketMQ): judged against the interval alone and says n/a', () => {
