@@ -122,7 +122,7 @@ function notes(report: VerifyJson): string[] {
   for (const s of report.skipped) out.push(`${s.fault} skipped: ${s.reason}`);
   for (const [fault, f] of Object.entries(report.faults)) {
     for (const e of f.errors.slice(0, 3)) out.push(`${fault}: ${e.split('\n')[0]}`);
-    if (f.topicConfigLost) out.push(`${fault}: after ${f.topicConfigLost} of ${f.crashes} crashes the restarted master had lost the topic's config (config/topics.json did not survive; the messages did)`);
+    if (f.topicConfigLost) out.push(`${fault}: after ${f.topicConfigLost} of ${f.crashes} crashes the restarted master had lost the topic's config (config/topics.json did not survive; the messages did)${report.engine === 'rocketmq' ? '; the topic was created again before the read, since Apache RocketMQ answers no pull for a topic it does not know' : ''}`);
   }
   const recoveries = (report.cycles ?? []).filter((c) => c.recovery);
   if (recoveries.length > 0) {
