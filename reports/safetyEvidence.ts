@@ -88,7 +88,7 @@ export function findEvidence(evidence: readonly SafetyEvidence[] | undefined, pr
   return matching.find((e) => e.engine === engine) ?? matching[0];
 }
 
-/** "holds — 50 power cuts, … (bench verify 2026-12-01, strict, reports/runs/<dir>)" for the ledger. */
+/** "50 power cuts, … (bench verify 2026-12-01, strict mode, flushbench: <run>/verify.md)": where a ledger verdict comes from. */
 export function describeEvidence(e: SafetyEvidence): string {
   return `${e.detail} (bench verify ${e.startedAt.slice(0, 10)}, ${e.mode} mode, ${e.engine}: ${e.source}/verify.md)`;
 }
