@@ -4,44 +4,20 @@
 // DLedger member dies, a new leader registers as brokerId 0 and takes sends.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { RequestCode, ResponseCode } from '../../protocol/codes.js';
-import { createRequest } from '../../protocol/remotingCommand.js';
-import { RemotingClient } from '../../protocol/remotingClient.js';
-import { NameServer } from '../../broker/namesrv/namesrvServer.js';
+import { ResponseCode } from '../../protocol/codes.js';
 import { ENTRY_HEADER_BYTES } from '../../broker/dledger/entryCodec.js';
-import { decodeRecords, pullRequest, sendV2, startTestBroker, type TestBroker } from '../server/brokerHarness.js';
-import { freePort } from '../support/ports.js';
-import { removeScratch, scratchDir } from '../support/scratch.js';
+import { decodeRecords, pullRequest, sendV2, type TestBroker } from '../server/brokerHarness.js';
 import { waitFor } from '../support/waitFor.js';
-
-// Short but not fragile: a loaded CI host stalls event loops for tens of ms.
-const FAST = { heartBeatTimeIntervalMs: '150', maxHeartBeatLeak: '4', minVoteIntervalMs: '50', maxVoteIntervalMs: '150', maxWaitAckTimeMs: '1500' };
+import { FAST_DLEDGER_TIMING, startDLedgerGroup } from './dledgerGroup.js';
 
 test('DLedger brokers: leader is brokerId 0, sends and pulls work, failover moves brokerId 0 to the new leader', { timeout: 40_000 }, async () => {
-  const nameServer = new NameServer();
-  const namesrvAddr = `127.0.0.1:${await nameServer.listen(0)}`;
-  const dledgerPorts = [await freePort(), await freePort(), await freePort()];
-  const peers = dledgerPorts.map((port, i) => `n${i}-127.0.0.1:${port}`).join(';');
-  const brokers: TestBroker[] = [];
-  const lookup = new RemotingClient(namesrvAddr);
-  const clients = new Map<string, RemotingClient>();
-  const client = (address: string) => clients.get(address) ?? clients.set(address, new RemotingClient(address)).get(address) as RemotingClient;
-  const root = scratchDir('dledger-brokers');
+  const group = await startDLedgerGroup('broker-d', { brokerRole: 'SYNC_MASTER', flushDiskType: 'ASYNC_FLUSH' });
+  const { brokers, client } = group;
+  const master = () => group.masterAddress('TBW102');
   try {
-    for (let i = 0; i < 3; i++) {
-      brokers.push(await startTestBroker({
-        namesrvAddr, brokerName: 'broker-d', enableDLegerCommitLog: 'true', dLegerGroup: 'broker-d', dLegerPeers: peers, dLegerSelfId: `n${i}`,
-        brokerRole: 'SYNC_MASTER', flushDiskType: 'ASYNC_FLUSH', ...FAST,
-      }, scratchDir(`dledger-broker-n${i}`)));
-    }
     const settings = brokers[0].broker.effectiveSettings();
     assert.match(settings.brokerRole, /SYNC_MASTER \(ignored/);
-    assert.equal(settings.heartBeatTimeIntervalMs, FAST.heartBeatTimeIntervalMs);
-    const master = async (): Promise<string | undefined> => {
-      const route = await lookup.invoke(createRequest(RequestCode.GET_ROUTEINFO_BY_TOPIC, { topic: 'TBW102' }), 3000);
-      if (route.code !== ResponseCode.SUCCESS) return undefined;
-      return JSON.parse(route.body?.toString() ?? '{}').brokerDatas?.[0]?.brokerAddrs?.['0'];
-    };
+    assert.equal(settings.heartBeatTimeIntervalMs, FAST_DLEDGER_TIMING.heartBeatTimeIntervalMs);
     let leaderAddress: string | undefined;
     await waitFor(async () => (leaderAddress = await master()) !== undefined && brokers.some((b) => b.address === leaderAddress && b.broker.dledger?.commitLog.writable),
       'a ready leader registered as brokerId 0', 10_000);
@@ -87,11 +63,6 @@ test('DLedger brokers: leader is brokerId 0, sends and pulls work, failover move
     const all = decodeRecords((await client(next.address).invoke(pullRequest({ topic: 'DTopic', queueOffset: 0 }), 3000)).body);
     assert.deepEqual(all.map((r) => r.body.toString()), [...Array.from({ length: 10 }, (_, i) => `before-${i}`), 'after']);
   } finally {
-    lookup.close();
-    for (const c of clients.values()) c.close();
-    for (const b of brokers) await b.stop();
-    await nameServer.close();
-    for (const b of brokers) removeScratch(b.storeDir);
-    removeScratch(root);
+    await group.stop();
   }
 });

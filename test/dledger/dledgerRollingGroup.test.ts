@@ -9,13 +9,12 @@ import { test } from 'node:test';
 import { type DLedgerSettings, parsePeers } from '../../broker/dledger/dledgerConfig.js';
 import { DLedgerServer } from '../../broker/dledger/dledgerServer.js';
 import { ENTRY_HEADER_BYTES, INDEX_UNIT_BYTES } from '../../broker/dledger/entryCodec.js';
-import { NameServer } from '../../broker/namesrv/namesrvServer.js';
 import { ResponseCode } from '../../protocol/codes.js';
-import { RemotingClient } from '../../protocol/remotingClient.js';
-import { decodeRecords, pullRequest, sendV2, startTestBroker, type TestBroker } from '../server/brokerHarness.js';
+import { decodeRecords, pullRequest, sendV2, type TestBroker } from '../server/brokerHarness.js';
 import { freePort } from '../support/ports.js';
 import { removeScratch, scratchDir } from '../support/scratch.js';
 import { waitFor } from '../support/waitFor.js';
+import { startDLedgerGroup } from './dledgerGroup.js';
 
 const TIMING = {
   heartBeatTimeIntervalMs: 80, maxHeartBeatLeak: 4, minVoteIntervalMs: 40, maxVoteIntervalMs: 120, maxWaitAckTimeMs: 800, maxPushTimeOutMs: 300,
@@ -70,23 +69,11 @@ test('a follower cut off while the leader rolled several data files catches up b
 });
 
 test('brokers with small DLedger data files: ConsumeQueue positions stay right across rolls, on followers and after failover', { timeout: 40_000 }, async () => {
-  const nameServer = new NameServer();
-  const namesrvAddr = `127.0.0.1:${await nameServer.listen(0)}`;
-  const dledgerPorts = [await freePort(), await freePort(), await freePort()];
-  const peers = dledgerPorts.map((port, i) => `n${i}-127.0.0.1:${port}`).join(';');
-  const brokers: TestBroker[] = [];
-  const clients = new Map<string, RemotingClient>();
-  const client = (address: string) => clients.get(address) ?? clients.set(address, new RemotingClient(address)).get(address) as RemotingClient;
   const FILE = 65536; // the smallest mappedFileSizeCommitLog the broker takes
   const body = (i: number) => Buffer.from(`r${i}-`.padEnd(9000 + ((i * 997) % 8000), String.fromCharCode(65 + (i % 26))));
+  const group = await startDLedgerGroup('broker-r', { flushDiskType: 'ASYNC_FLUSH', mappedFileSizeCommitLog: String(FILE) });
+  const { brokers, client } = group;
   try {
-    for (let i = 0; i < 3; i++) {
-      brokers.push(await startTestBroker({
-        namesrvAddr, brokerName: 'broker-r', enableDLegerCommitLog: 'true', dLegerGroup: 'broker-r', dLegerPeers: peers, dLegerSelfId: `n${i}`,
-        flushDiskType: 'ASYNC_FLUSH', mappedFileSizeCommitLog: String(FILE),
-        heartBeatTimeIntervalMs: '150', maxHeartBeatLeak: '4', minVoteIntervalMs: '50', maxVoteIntervalMs: '150', maxWaitAckTimeMs: '1500',
-      }, scratchDir(`dledger-roll-broker-n${i}`)));
-    }
     await waitFor(() => brokers.filter((b) => b.broker.dledger?.commitLog.writable).length === 1, 'a ready leader', 10_000);
     const leader = brokers.find((b) => b.broker.dledger?.commitLog.writable) as TestBroker;
     for (let i = 0; i < 24; i++) {
@@ -132,9 +119,6 @@ test('brokers with small DLedger data files: ConsumeQueue positions stay right a
     assert.deepEqual(pulled.map((r) => r.queueOffset), Array.from({ length: 32 }, (_, i) => i));
     assert.ok(pulled.every((r, i) => r.body.equals(body(i))));
   } finally {
-    for (const c of clients.values()) c.close();
-    for (const b of brokers) await b.stop();
-    await nameServer.close();
-    for (const b of brokers) removeScratch(b.storeDir);
+    await group.stop();
   }
 });

@@ -10,17 +10,13 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { RequestCode, ResponseCode } from '../../protocol/codes.js';
 import { createRequest } from '../../protocol/remotingCommand.js';
-import { RemotingClient } from '../../protocol/remotingClient.js';
-import { NameServer } from '../../broker/namesrv/namesrvServer.js';
 import { SELF_TEST_TOPIC } from '../../broker/server/topicConfigManager.js';
 import { updateTopicRequest } from '../../loadgen/topicAdmin.js';
-import { decodeRecords, pullRequest, sendV2, startTestBroker, type TestBroker } from '../server/brokerHarness.js';
-import { freePort } from '../support/ports.js';
-import { removeScratch, scratchDir } from '../support/scratch.js';
+import { decodeRecords, pullRequest, sendV2, type TestBroker } from '../server/brokerHarness.js';
 import { waitFor } from '../support/waitFor.js';
+import { startDLedgerGroup } from './dledgerGroup.js';
 
-// Short but not fragile (same timings as dledgerBroker.test.ts); registration and sync every few hundred ms.
-const FAST = { heartBeatTimeIntervalMs: '150', maxHeartBeatLeak: '4', minVoteIntervalMs: '50', maxVoteIntervalMs: '150', maxWaitAckTimeMs: '1500' };
+// Registration and sync every few hundred ms.
 const SYNC = { slaveSyncInitialDelayMs: 100, slaveSyncIntervalMs: 200 };
 const TOPIC = 'SyncedTopic';
 const GROUP = 'synced_group';
@@ -30,14 +26,10 @@ const P = (pairs: Record<string, string>) => Object.entries(pairs).map(([k, v]) 
 const delayed = (text: string) => sendV2({ topic: TOPIC, queueId: DELAYED_QUEUE, body: Buffer.from(text), properties: P({ DELAY: '1', WAIT: 'true' }) });
 
 test('DLedger followers sync topics and offsets from the leader; the new leader has them after failover', { timeout: 40_000 }, async () => {
-  const nameServer = new NameServer();
-  const namesrvAddr = `127.0.0.1:${await nameServer.listen(0)}`;
-  const dledgerPorts = [await freePort(), await freePort(), await freePort()];
-  const peers = dledgerPorts.map((port, i) => `n${i}-127.0.0.1:${port}`).join(';');
-  const brokers: TestBroker[] = [];
-  const lookup = new RemotingClient(namesrvAddr);
-  const clients = new Map<string, RemotingClient>();
-  const client = (address: string) => clients.get(address) ?? clients.set(address, new RemotingClient(address)).get(address) as RemotingClient;
+  const group = await startDLedgerGroup('broker-s', {
+    flushDiskType: 'ASYNC_FLUSH', autoCreateTopicEnable: 'false', registerNameServerPeriod: '300', messageDelayLevel: '1s 2s',
+  }, SYNC);
+  const { brokers, client } = group;
   const pause = () => new Promise((resolve) => setTimeout(resolve, 50));
   const topicsOf = async (b: TestBroker): Promise<string[]> => {
     const answer = await client(b.address).invoke(createRequest(RequestCode.GET_ALL_TOPIC_CONFIG), 3000);
@@ -47,18 +39,8 @@ test('DLedger followers sync topics and offsets from the leader; the new leader 
     const answer = await client(b.address).invoke(createRequest(RequestCode.QUERY_CONSUMER_OFFSET, { consumerGroup: GROUP, topic: TOPIC, queueId: '0' }), 3000);
     return answer.code === ResponseCode.SUCCESS ? answer.extFields?.offset : undefined;
   };
-  const master = async (): Promise<string | undefined> => {
-    const route = await lookup.invoke(createRequest(RequestCode.GET_ROUTEINFO_BY_TOPIC, { topic: SELF_TEST_TOPIC }), 3000);
-    if (route.code !== ResponseCode.SUCCESS) return undefined;
-    return JSON.parse(route.body?.toString() ?? '{}').brokerDatas?.[0]?.brokerAddrs?.['0'];
-  };
+  const master = () => group.masterAddress(SELF_TEST_TOPIC);
   try {
-    for (let i = 0; i < 3; i++) {
-      brokers.push(await startTestBroker({
-        namesrvAddr, brokerName: 'broker-s', enableDLegerCommitLog: 'true', dLegerGroup: 'broker-s', dLegerPeers: peers, dLegerSelfId: `n${i}`,
-        flushDiskType: 'ASYNC_FLUSH', autoCreateTopicEnable: 'false', registerNameServerPeriod: '300', messageDelayLevel: '1s 2s', ...FAST,
-      }, scratchDir(`dledger-sync-n${i}`), SYNC));
-    }
     let leaderAddress: string | undefined;
     await waitFor(async () => (leaderAddress = await master()) !== undefined && brokers.some((b) => b.address === leaderAddress && b.broker.dledger?.commitLog.writable),
       'a ready leader registered as brokerId 0', 10_000);
@@ -122,10 +104,6 @@ test('DLedger followers sync topics and offsets from the leader; the new leader 
     const delivered = decodeRecords((await client(next.address).invoke(pullRequest({ topic: TOPIC, queueId: DELAYED_QUEUE, queueOffset: 0 }), 3000)).body);
     assert.deepEqual(delivered.map((r) => r.body.toString()), ['delayed on the old leader', 'delayed on the new leader'], 'nothing delivered twice');
   } finally {
-    lookup.close();
-    for (const c of clients.values()) c.close();
-    for (const b of brokers) await b.stop();
-    await nameServer.close();
-    for (const b of brokers) removeScratch(b.storeDir);
+    await group.stop();
   }
 });
