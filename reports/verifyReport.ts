@@ -37,7 +37,9 @@ export interface VerifyDLedgerJson {
   failedSendsDuringFailover: number;
   failoverMsMax: number | null;
   failoverMsP50: number | null;
+  /** Acked sends answered after the first fault: the producers went on with the new leader. */
   ackedAfterFirstFault: number;
+  /** Wall time of the series: start of the group to the end of the last read-back. */
   seriesMs?: number;
 }
 

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage, FlushbenchError } from '../../protocol/errors.js';
 import type { LoopDisk } from '../disk/loopDisk.js';
+import type { VerifyDLedgerJson } from '../../reports/verifyReport.js';
 import type { CountsSummary, FaultSummary } from './summary.js';
 import { toSummary } from './summary.js';
 import type { CycleContext } from './crashCycle.js';
@@ -57,19 +58,11 @@ export interface DLedgerMemberRead extends CountsSummary {
   leader: boolean;
 }
 
-export interface DLedgerSeriesSummary {
-  flushDiskType: string;
+/** verify.json's DLedger section (the fields the report reads, reports/verifyReport.ts) and what only loadgen tracks. */
+export interface DLedgerSeriesSummary extends VerifyDLedgerJson {
   cycles: DLedgerCycle[];
   /** The final read of every member after convergence (the leader's is the verdict's). */
   members: DLedgerMemberRead[];
-  finalLeader: string | null;
-  ledgerEndIndex: number | null;
-  convergeMs: number | null;
-  failedSendsDuringFailover: number;
-  failoverMsMax: number | null;
-  failoverMsP50: number | null;
-  /** Acked sends answered after the first fault: the producers went on with the new leader. */
-  ackedAfterFirstFault: number;
   /** Entries the crashes took from the crashed leaders' own logs, and in how many crashes (null: no evidence). */
   entriesDropped: number | null;
   crashesThatDropped: number;
