@@ -2,7 +2,7 @@
 // The encoder writes straight into a caller's buffer so the append path allocates nothing
 // per message beyond what the caller already holds.
 import { crc32 } from 'node:zlib';
-import { writeInt16, writeInt32, writeInt64 as writeLong } from '../../protocol/bigEndian.js';
+import { writeInt16, writeInt32, writeInt64 } from '../../protocol/bigEndian.js';
 import { writeUtf8 } from '../../protocol/headerCodec.js';
 
 export const MESSAGE_MAGIC_CODE = 0xdaa320a7 | 0; // -626843481
@@ -104,9 +104,8 @@ export function recordLength(bodyLength: number, topicLengthBytes: number, prope
     4 + bodyLength + 1 + topicLengthBytes + 2 + propertiesLengthBytes;
 }
 
-export function writeInt64(buffer: Buffer, offset: number, value: number): void {
-  writeLong(buffer, offset, value);
-}
+/** A Java long at `offset` (the store's callers import it from here). */
+export { writeInt64 } from '../../protocol/bigEndian.js';
 
 export function readInt64(buffer: Buffer, offset: number): number {
   return buffer.readInt32BE(offset) * 0x1_0000_0000 + buffer.readUInt32BE(offset + 4);
@@ -180,15 +179,15 @@ export function encodeMessage(
   p = writeInt32(target, p, bodyCrc(message.body));
   p = writeInt32(target, p, message.queueId);
   p = writeInt32(target, p, message.flag);
-  p = writeLong(target, p, queueOffset);
-  p = writeLong(target, p, physicalOffset);
+  p = writeInt64(target, p, queueOffset);
+  p = writeInt64(target, p, physicalOffset);
   p = writeInt32(target, p, message.sysFlag);
-  p = writeLong(target, p, message.bornTimestamp);
+  p = writeInt64(target, p, message.bornTimestamp);
   p += message.bornHost.copy(target, p);
-  p = writeLong(target, p, storeTimestamp);
+  p = writeInt64(target, p, storeTimestamp);
   p += message.storeHost.copy(target, p);
   p = writeInt32(target, p, message.reconsumeTimes);
-  p = writeLong(target, p, message.preparedTransactionOffset);
+  p = writeInt64(target, p, message.preparedTransactionOffset);
   p = writeInt32(target, p, message.body.length);
   p += message.body.copy(target, p);
   target[p++] = lengths.topicBytes;
