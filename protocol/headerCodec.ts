@@ -65,6 +65,7 @@ export function writeUtf8(out: Buffer, text: string, at: number): number {
 /** An upper bound of the binary header size: UTF-8 needs at most 3 bytes per UTF-16 unit. */
 export function binaryHeaderMaxLength(command: RemotingCommand): number {
   let length = 21 + (command.remark != null ? 3 * command.remark.length : 0);
+  if (command.directExtFields) return length + command.directExtFields.maxBinaryBytes;
   const ext = command.extFields;
   if (ext) {
     for (const key in ext) {
@@ -95,8 +96,11 @@ export function writeBinaryHeader(command: RemotingCommand, out: Buffer, at: num
   }
   const extLengthAt = p;
   p += 4;
-  const ext = command.extFields;
-  if (ext) {
+  const direct = command.directExtFields;
+  const ext = direct ? undefined : command.extFields; // never reads a direct command's extFields (it builds the record)
+  if (direct) {
+    p = direct.writeBinary(out, p);
+  } else if (ext) {
     for (const key in ext) {
       const value = ext[key];
       if (value == null) continue;

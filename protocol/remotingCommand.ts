@@ -15,8 +15,22 @@ export interface RemotingCommand {
   flag: number;
   remark?: string;
   extFields?: Record<string, string>;
+  /** extFields that write themselves into a binary header (binary encoders prefer it to extFields). */
+  directExtFields?: DirectExtFields;
   body?: Buffer;
   serializeType: SerializeTypeValue;
+}
+
+/**
+ * extFields that write their entries straight into a ROCKETMQ binary header, so a hot answer
+ * (one per SEND) builds no record and no value strings. The command's `extFields` must return
+ * the same entries in the same order (JSON headers and readers use it).
+ */
+export interface DirectExtFields {
+  /** An upper bound of the bytes writeBinary adds. */
+  readonly maxBinaryBytes: number;
+  /** Writes the entries (int16 key length, key, int32 value length, value …) at `at`; returns the end. */
+  writeBinary(out: Buffer, at: number): number;
 }
 
 let lastOpaque = 0;

@@ -107,10 +107,8 @@ export class RemotingServer {
     try {
       const result = processor(request, connection);
       if (result instanceof Promise) {
-        result.then(
-          (response) => this.answer(request, connection, response),
-          (error: unknown) => this.fail(request, connection, error),
-        ).catch((error: unknown) => this.log.error({ code: request.code, peer: connection.remote, err: String(error) }, 'cannot send the answer'));
+        // One reaction per answer: both handlers catch their own errors (a .catch would add a second).
+        result.then((response) => this.answerSettled(request, connection, response, false), (error: unknown) => this.answerSettled(request, connection, null, true, error));
       } else {
         this.answer(request, connection, result);
       }
@@ -126,6 +124,16 @@ export class RemotingServer {
     response.flag |= FLAG_RESPONSE;
     response.serializeType = request.serializeType;
     connection.send(response);
+  }
+
+  /** Answers a settled processor promise: with its response, or SYSTEM_ERROR when it rejected. Never throws. */
+  private answerSettled(request: RemotingCommand, connection: RemotingConnection, response: RemotingCommand | null, rejected: boolean, error?: unknown): void {
+    try {
+      if (rejected) this.fail(request, connection, error);
+      else this.answer(request, connection, response);
+    } catch (sendError) {
+      this.log.error({ code: request.code, peer: connection.remote, err: String(sendError) }, 'cannot send the answer');
+    }
   }
 
   private fail(request: RemotingCommand, connection: RemotingConnection, error: unknown): void {

@@ -68,8 +68,8 @@ export class BrokerController {
   /** putTps / getTransferedTps windows for GET_BROKER_RUNTIME_INFO (clusterList's InTPS/OutTPS). */
   private readonly tps = new TpsWindows(() => [this.metrics.messagesIn, this.metrics.messagesOut]);
   private readonly bootTimestamp = Date.now();
-  private inFlightSends = 0;
   private sendQueue: SendQueue | null = null;
+  private send: SendProcessor | null = null;
   /** enableDLegerCommitLog=true: the DLedger member under the store (no HA master/slave then). */
   dledger: DLedgerBroker | null = null;
 
@@ -106,6 +106,7 @@ export class BrokerController {
       brokerClusterName: c.brokerClusterName, brokerName: c.brokerName, storeHost, autoCreateTopicEnable: c.autoCreateTopicEnable,
       brokerPermission: c.brokerPermission, ackWithoutStore: c.ackWithoutStore,
     }, this.metrics);
+    this.send = send;
     this.pull = new PullProcessor(this.store, this.offsets, this.clients, {
       isSlave, slaveReadEnable: c.slaveReadEnable, longPollingEnable: c.longPollingEnable, shortPollingTimeMills: c.shortPollingTimeMills, brokerId: c.brokerId,
     }, this.metrics);
@@ -127,25 +128,9 @@ export class BrokerController {
       if (sendQueue.size > 0) sendQueue.admit();
     };
     this.metrics.gaugeSources.push(() => sendQueue.gauges());
-    // Not an async function: a send that settles later costs one promise reaction here, not an await.
-    const sendDone = (response: RemotingCommand): RemotingCommand => {
-      this.inFlightSends--;
-      return response;
-    };
-    const sendFailed = (error: unknown): never => {
-      this.inFlightSends--;
-      throw error;
-    };
-    const sendHandler = (v2: boolean, batch: boolean) => (request: RemotingCommand, channel: ClientChannel) => {
-      this.inFlightSends++;
-      let result: Promise<RemotingCommand> | RemotingCommand;
-      try {
-        result = sendQueue.submit(request, () => send.process(request, channel, v2, batch));
-      } catch (error) {
-        return sendFailed(error);
-      }
-      return result instanceof Promise ? result.then(sendDone, sendFailed) : sendDone(result);
-    };
+    // The processor's answer or promise goes to the server as it is (no promise reaction of its own).
+    const sendHandler = (v2: boolean, batch: boolean) => (request: RemotingCommand, channel: ClientChannel) =>
+      sendQueue.submit(request, () => send.process(request, channel, v2, batch));
     server.registerProcessor(RequestCode.SEND_MESSAGE, sendHandler(false, false));
     server.registerProcessor(RequestCode.SEND_MESSAGE_V2, sendHandler(true, false));
     server.registerProcessor(RequestCode.SEND_BATCH_MESSAGE, sendHandler(true, true));
@@ -304,7 +289,7 @@ export class BrokerController {
       brokerRole: this.config.store.brokerRole, flushDiskType: this.config.store.flushDiskType,
       // The keys clusterList reads (RocketMQ's StoreStatsService and AdminBrokerProcessor names).
       putTps: this.tps.text(0), getTransferedTps: this.tps.text(1), bootTimestamp: String(this.bootTimestamp),
-      sendThreadPoolQueueSize: String(this.inFlightSends), pullThreadPoolQueueSize: '0',
+      sendThreadPoolQueueSize: String((this.sendQueue?.size ?? 0) + (this.send?.awaitingStore ?? 0)), pullThreadPoolQueueSize: '0',
       sendThreadPoolQueueHeadWaitTimeMills: '0', pullThreadPoolQueueHeadWaitTimeMills: '0', pageCacheLockTimeMills: '0',
       earliestMessageTimeStamp: String(this.earliestMessageTimestamp()),
     };
@@ -331,7 +316,8 @@ export class BrokerController {
     await this.registrar?.unregisterAll().catch(() => {});
     this.registrar?.stop();
     for (const server of this.servers) server.stopAccepting();
-    for (let i = 0; i < 500 && this.inFlightSends > 0 && (this.sendQueue?.size ?? 0) < this.inFlightSends; i++) await new Promise((r) => setTimeout(r, 10));
+    // Sends still in the queue are answered SYSTEM_BUSY by close(); appended ones get their flush status.
+    for (let i = 0; i < 500 && (this.send?.awaitingStore ?? 0) > 0; i++) await new Promise((r) => setTimeout(r, 10));
     this.sendQueue?.close();
     this.pull?.shutdown();
     this.schedule?.shutdown();

@@ -15,6 +15,7 @@ import { delayLevelOf, SCHEDULE_TOPIC } from '../store/delayLevels.js';
 import type { ClientChannel } from './clientManager.js';
 import type { BrokerMetrics } from './brokerMetrics.js';
 import { toScheduleTopic } from './scheduleMessageService.js';
+import { SendAnswer } from './sendAnswer.js';
 import { decodeBatchBody, decodeSendHeader, type SendRequestHeader } from './sendHeaders.js';
 import { Perm } from '../../protocol/route.js';
 import type { TopicConfigManager } from './topicConfigManager.js';
@@ -51,6 +52,7 @@ export function responseForStatus(status: PutStatus, reason?: string): { code: n
 export class SendProcessor {
   private readonly bornHostCache = new WeakMap<ClientChannel, SocketAddressBytes>();
   private calibrationOffset = 0;
+  private awaitingStoreCount = 0;
 
   constructor(
     private readonly store: MessageStore,
@@ -124,8 +126,19 @@ export class SendProcessor {
       appended.push(result);
     }
     if (failedAppend) return this.answer(request, failedAppend.status, appended, queueId, failedAppend.reason);
-    if (appended.length === 1) return appended[0].settled.then((status) => this.answer(request, status, appended, queueId));
-    return Promise.all(appended.map((a) => a.settled)).then((statuses) => this.answer(request, worstStatus(statuses), appended, queueId));
+    this.awaitingStoreCount++;
+    if (appended.length === 1) return appended[0].settled.then((status) => this.settledAnswer(request, status, appended, queueId));
+    return Promise.all(appended.map((a) => a.settled)).then((statuses) => this.settledAnswer(request, worstStatus(statuses), appended, queueId));
+  }
+
+  /** Sends appended and waiting for their flush / replication policy (shutdown waits for them). */
+  get awaitingStore(): number {
+    return this.awaitingStoreCount;
+  }
+
+  private settledAnswer(request: RemotingCommand, status: PutStatus, appended: readonly AppendResult[], queueId: number): RemotingCommand {
+    this.awaitingStoreCount--;
+    return this.answer(request, status, appended, queueId);
   }
 
   private answer(request: RemotingCommand, status: PutStatus, appended: readonly AppendResult[], queueId: number, reason?: string): RemotingCommand {
@@ -134,7 +147,8 @@ export class SendProcessor {
     if (!isStored(status)) return createResponse(request, code, remark ?? undefined);
     const storeHost = this.settings.storeHost;
     const first = appended[0];
-    const msgId = appended.length === 1 ? offsetMessageId(storeHost, first.physicalOffset) : appended.map((a) => offsetMessageId(storeHost, a.physicalOffset)).join(',');
+    if (appended.length === 1 && remark === null) return new SendAnswer(request, code, storeHost, first.physicalOffset, queueId, first.queueOffset);
+    const msgId = appended.map((a) => offsetMessageId(storeHost, a.physicalOffset)).join(',');
     return createResponse(request, code, remark ?? undefined, {
       msgId, queueId: String(queueId), queueOffset: String(first.queueOffset), MSG_REGION: 'DefaultRegion', TRACE_ON: 'true',
     });
@@ -153,10 +167,7 @@ export class SendProcessor {
     const offset = this.calibrationOffset;
     this.calibrationOffset += count;
     this.metrics.recordSendStatus('PUT_OK');
-    return createResponse(request, ResponseCode.SUCCESS, undefined, {
-      msgId: offsetMessageId(this.settings.storeHost, offset), queueId: String(queueId), queueOffset: String(offset),
-      MSG_REGION: 'DefaultRegion', TRACE_ON: 'true',
-    });
+    return new SendAnswer(request, ResponseCode.SUCCESS, this.settings.storeHost, offset, queueId, offset);
   }
 }
 
