@@ -25,6 +25,8 @@ export interface ConnectionOptions {
    * never pauses; a requester must not use it, or two peers could each wait for the other to read.
    */
   writeHighWaterBytes?: number;
+  /** Binary requests with these codes keep their extFields raw (RemotingServer.registerProcessor's rawExtFields). */
+  rawExtFieldsCodes?: ReadonlySet<number>;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -81,7 +83,9 @@ export class RemotingConnection {
     private readonly onRequest: (request: RemotingCommand, connection: RemotingConnection) => void,
     options: ConnectionOptions = {},
   ) {
-    this.decoder = new FrameDecoder(FRAME_MAX_BYTES, options.liteResponses ? decodeResponseLiteAt : decodeFrameAt);
+    const rawCodes = options.rawExtFieldsCodes;
+    this.decoder = new FrameDecoder(FRAME_MAX_BYTES, options.liteResponses ? decodeResponseLiteAt
+      : rawCodes ? (bytes, start, end) => decodeFrameAt(bytes, start, end, rawCodes) : decodeFrameAt);
     this.writeHighWaterBytes = options.writeHighWaterBytes ?? Number.POSITIVE_INFINITY;
     this.id = `c${nextConnectionId++}`;
     this.remoteAddress = (socket.remoteAddress ?? '0.0.0.0').replace(/^::ffff:/, '');

@@ -2,10 +2,10 @@
 //   int32 length (= 4 + headerLength + bodyLength) | int32 mark (serializeType << 24 | headerLength) | header | body
 // The header itself is headerCodec.ts. FrameDecoder turns a byte stream into commands.
 import {
-  binaryHeaderMaxLength, decodeHeader, FrameError, isSerializeType, jsonHeaderText, type NativeStringCodecs, writeBinaryHeader,
+  binaryHeaderMaxLength, decodeBinaryHeader, decodeHeader, FrameError, isSerializeType, jsonHeaderText, type NativeStringCodecs, writeBinaryHeader,
 } from './headerCodec.js';
 import { SerializeType } from './codes.js';
-import type { RemotingCommand } from './remotingCommand.js';
+import { FLAG_RESPONSE, type RemotingCommand } from './remotingCommand.js';
 import { readInt16, readInt32, writeInt32 } from './bigEndian.js';
 
 export { FrameError } from './headerCodec.js';
@@ -61,8 +61,12 @@ export function decodeFrameContent(content: Buffer): RemotingCommand {
   return decodeFrameAt(content, 0, content.length);
 }
 
-/** decodeFrameContent of bytes[start, end), without slicing it out first (one Buffer less per frame). */
-export function decodeFrameAt(bytes: Buffer, start: number, end: number): RemotingCommand {
+/**
+ * decodeFrameContent of bytes[start, end), without slicing it out first (one Buffer less per
+ * frame). Binary requests whose code is in `rawExtFieldsCodes` keep their extFields raw
+ * (RemotingCommand.rawExtFields) for a processor that reads them from the bytes.
+ */
+export function decodeFrameAt(bytes: Buffer, start: number, end: number, rawExtFieldsCodes?: ReadonlySet<number>): RemotingCommand {
   if (end - start < 4) throw new FrameError('BAD_FRAME', 'frame shorter than its mark');
   const mark = readInt32(bytes, start);
   const serializeType = (mark >>> 24) & 0xff;
@@ -70,7 +74,9 @@ export function decodeFrameAt(bytes: Buffer, start: number, end: number): Remoti
   if (!isSerializeType(serializeType)) throw new FrameError('BAD_SERIALIZE_TYPE', `unknown serialize type ${serializeType} (0 = JSON, 1 = ROCKETMQ)`);
   const headerEnd = start + 4 + headerLength;
   if (headerEnd > end) throw new FrameError('BAD_FRAME', `header length ${headerLength} exceeds the frame (${end - start - 4} bytes)`);
-  const command = decodeHeader(serializeType, bytes, start + 4, headerEnd) as RemotingCommand;
+  const raw = rawExtFieldsCodes !== undefined && serializeType === SerializeType.ROCKETMQ && headerLength >= 17 &&
+    (readInt32(bytes, start + 13) & FLAG_RESPONSE) === 0 && rawExtFieldsCodes.has(readInt16(bytes, start + 4));
+  const command = (raw ? decodeBinaryHeader(bytes, start + 4, headerEnd, true) : decodeHeader(serializeType, bytes, start + 4, headerEnd)) as RemotingCommand;
   command.body = end > headerEnd ? bytes.subarray(headerEnd, end) : undefined;
   command.serializeType = serializeType;
   return command;

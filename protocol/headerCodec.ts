@@ -5,7 +5,7 @@
 // throw FrameError with code BAD_HEADER on anything malformed.
 import { FlushbenchError } from './errors.js';
 import { languageName, languageNumber, SerializeType, type SerializeTypeValue } from './codes.js';
-import type { RemotingCommand } from './remotingCommand.js';
+import type { RawExtFields, RemotingCommand } from './remotingCommand.js';
 import { readInt16, readInt32, writeInt16, writeInt32 } from './bigEndian.js';
 
 /** A malformed frame or header; `code` says which rule it broke (FRAME_TOO_LARGE, BAD_LENGTH, BAD_FRAME, BAD_SERIALIZE_TYPE, BAD_HEADER). */
@@ -258,8 +258,12 @@ function truncated(): never {
   throw new FrameError('BAD_HEADER', 'the binary header is truncated');
 }
 
-/** Decodes the binary header in bytes[start, end) (default: all of `bytes`). */
-export function decodeBinaryHeader(bytes: Buffer, start = 0, end = bytes.length): CommandHeader {
+/**
+ * Decodes the binary header in bytes[start, end) (default: all of `bytes`). With `rawExtFields`
+ * the extFields entries are checked but not decoded: the command carries their bytes in
+ * `rawExtFields` instead (a receiver that reads its fields straight from the bytes asked for it).
+ */
+export function decodeBinaryHeader(bytes: Buffer, start = 0, end = bytes.length, rawExtFields = false): CommandHeader {
   if (end - start < 17) truncated();
   const code = readInt16(bytes, start);
   const language = languageName((bytes[start + 2] << 24) >> 24);
@@ -276,42 +280,68 @@ export function decodeBinaryHeader(bytes: Buffer, start = 0, end = bytes.length)
   p += 4;
   if (extLength < 0) throw new FrameError('BAD_HEADER', 'negative extFields length');
   if (p + extLength > end) truncated();
-  const extEnd = p + extLength;
-  let extFields: Record<string, string> | undefined;
-  if (extLength > 0) {
-    let shape: ShapeNode | null = SHAPE_ROOT;
-    let count = 0;
-    while (p < extEnd) {
-      if (p + 2 > extEnd) throw new FrameError('BAD_HEADER', 'extFields entry truncated');
-      const keyLength = readInt16(bytes, p);
-      p += 2;
-      if (keyLength < 0 || p + keyLength + 4 > extEnd) throw new FrameError('BAD_HEADER', 'extFields key out of range');
-      const slot = keyLength <= 2 ? shortKeySlot(bytes, p, keyLength) : utf8Slice(bytes, p, p + keyLength);
-      p += keyLength;
-      const valueLength = readInt32(bytes, p);
-      p += 4;
-      if (valueLength < 0 || p + valueLength > extEnd) throw new FrameError('BAD_HEADER', 'extFields value out of range');
-      if (typeof slot === 'string') {
-        scratchKeys[count] = slot;
-        scratchValues[count] = valueLength === 0 ? '' : utf8Slice(bytes, p, p + valueLength);
-        shape = null;
-      } else {
-        scratchKeys[count] = slot.key;
-        scratchValues[count] = slotValue(slot, bytes, p, valueLength);
-        if (shape !== null) shape = count < SHAPE_KEYS_MAX ? shapeChild(shape, slot) : null;
-      }
-      count++;
-      p += valueLength;
-    }
-    if (shape !== null && shape.build !== null) {
-      extFields = shape.build(scratchValues);
-    } else {
-      extFields = {};
-      for (let i = 0; i < count; i++) extFields[scratchKeys[i]] = scratchValues[i];
-      if (shape !== null && ++shape.seen >= SHAPE_COMPILE_AFTER) shape.build = compileShape(scratchKeys.slice(0, count));
-    }
+  if (extLength === 0) return { code, language, version, opaque, flag, remark, extFields: undefined };
+  if (!rawExtFields) return { code, language, version, opaque, flag, remark, extFields: decodeExtEntries(bytes, p, p + extLength) };
+  checkExtEntries(bytes, p, p + extLength);
+  return { code, language, version, opaque, flag, remark, extFields: undefined, rawExtFields: { bytes, start: p, end: p + extLength } };
+}
+
+/** Throws BAD_HEADER unless bytes[p, end) is a sequence of whole extFields entries. */
+function checkExtEntries(bytes: Buffer, p: number, end: number): void {
+  while (p < end) {
+    if (p + 2 > end) throw new FrameError('BAD_HEADER', 'extFields entry truncated');
+    const keyLength = readInt16(bytes, p);
+    p += 2;
+    if (keyLength < 0 || p + keyLength + 4 > end) throw new FrameError('BAD_HEADER', 'extFields key out of range');
+    p += keyLength;
+    const valueLength = readInt32(bytes, p);
+    p += 4;
+    if (valueLength < 0 || p + valueLength > end) throw new FrameError('BAD_HEADER', 'extFields value out of range');
+    p += valueLength;
   }
-  return { code, language, version, opaque, flag, remark, extFields };
+}
+
+/** The extFields entries in bytes[p, extEnd) as a record (a later duplicate key wins, as in Java's HashMap). */
+function decodeExtEntries(bytes: Buffer, p: number, extEnd: number): Record<string, string> {
+  let extFields: Record<string, string>;
+  let shape: ShapeNode | null = SHAPE_ROOT;
+  let count = 0;
+  while (p < extEnd) {
+    if (p + 2 > extEnd) throw new FrameError('BAD_HEADER', 'extFields entry truncated');
+    const keyLength = readInt16(bytes, p);
+    p += 2;
+    if (keyLength < 0 || p + keyLength + 4 > extEnd) throw new FrameError('BAD_HEADER', 'extFields key out of range');
+    const slot = keyLength <= 2 ? shortKeySlot(bytes, p, keyLength) : utf8Slice(bytes, p, p + keyLength);
+    p += keyLength;
+    const valueLength = readInt32(bytes, p);
+    p += 4;
+    if (valueLength < 0 || p + valueLength > extEnd) throw new FrameError('BAD_HEADER', 'extFields value out of range');
+    if (typeof slot === 'string') {
+      scratchKeys[count] = slot;
+      scratchValues[count] = valueLength === 0 ? '' : utf8Slice(bytes, p, p + valueLength);
+      shape = null;
+    } else {
+      scratchKeys[count] = slot.key;
+      scratchValues[count] = slotValue(slot, bytes, p, valueLength);
+      if (shape !== null) shape = count < SHAPE_KEYS_MAX ? shapeChild(shape, slot) : null;
+    }
+    count++;
+    p += valueLength;
+  }
+  if (shape !== null && shape.build !== null) {
+    extFields = shape.build(scratchValues);
+  } else {
+    extFields = {};
+    for (let i = 0; i < count; i++) extFields[scratchKeys[i]] = scratchValues[i];
+    if (shape !== null && ++shape.seen >= SHAPE_COMPILE_AFTER) shape.build = compileShape(scratchKeys.slice(0, count));
+  }
+  return extFields;
+}
+
+/** A command's extFields whether they came decoded or raw (rawExtFields are decoded here, once per call). */
+export function extFieldsOf(command: { extFields?: Record<string, string>; rawExtFields?: RawExtFields }): Record<string, string> | undefined {
+  const raw = command.rawExtFields;
+  return raw ? decodeExtEntries(raw.bytes, raw.start, raw.end) : command.extFields;
 }
 
 /** The header bytes of `command` in its own serialize type (a fresh buffer; tests and tools use it). */

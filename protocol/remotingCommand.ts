@@ -15,10 +15,22 @@ export interface RemotingCommand {
   flag: number;
   remark?: string;
   extFields?: Record<string, string>;
+  /**
+   * A received binary header's extFields left undecoded (extFields is then unset): set only for
+   * request codes whose processor reads its fields straight from the bytes (see extFieldsOf).
+   */
+  rawExtFields?: RawExtFields;
   /** extFields that write themselves into a binary header (binary encoders prefer it to extFields). */
   directExtFields?: DirectExtFields;
   body?: Buffer;
   serializeType: SerializeTypeValue;
+}
+
+/** extFields entries (int16 key length, key, int32 value length, value …) in bytes[start, end), checked whole. */
+export interface RawExtFields {
+  bytes: Buffer;
+  start: number;
+  end: number;
 }
 
 /**

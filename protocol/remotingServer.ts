@@ -32,6 +32,8 @@ export function notSupportedRemark(code: number): string {
 
 export class RemotingServer {
   private readonly processors = new Map<number, Processor>();
+  /** Codes registered with rawExtFields (shared with every connection's decoder). */
+  private readonly rawExtFieldsCodes = new Set<number>();
   private defaultProcessor: Processor | null = null;
   private readonly servers: net.Server[] = [];
   private readonly liveConnections = new Set<RemotingConnection>();
@@ -42,9 +44,15 @@ export class RemotingServer {
     this.log = options.name ? log.child({ server: options.name }) : log;
   }
 
-  /** Handles requests with this code; a later registration for the same code replaces the earlier. */
-  registerProcessor(code: number, processor: Processor): void {
+  /**
+   * Handles requests with this code; a later registration for the same code replaces the earlier.
+   * `rawExtFields`: binary requests reach the processor with RemotingCommand.rawExtFields instead
+   * of extFields (it reads its fields from the bytes; JSON requests still come decoded).
+   */
+  registerProcessor(code: number, processor: Processor, options: { rawExtFields?: boolean } = {}): void {
     this.processors.set(code, processor);
+    if (options.rawExtFields) this.rawExtFieldsCodes.add(code);
+    else this.rawExtFieldsCodes.delete(code);
   }
 
   /** Handles every code without its own processor (instead of REQUEST_CODE_NOT_SUPPORTED). */
@@ -88,7 +96,9 @@ export class RemotingServer {
   }
 
   private accept(socket: net.Socket): void {
-    const connection = new RemotingConnection(socket, (request, conn) => this.dispatch(request, conn), { writeHighWaterBytes: this.options.writeHighWaterBytes ?? WRITE_HIGH_WATER_BYTES });
+    const connection = new RemotingConnection(socket, (request, conn) => this.dispatch(request, conn), {
+      writeHighWaterBytes: this.options.writeHighWaterBytes ?? WRITE_HIGH_WATER_BYTES, rawExtFieldsCodes: this.rawExtFieldsCodes,
+    });
     this.liveConnections.add(connection);
     connection.onClose((reason) => {
       this.liveConnections.delete(connection);

@@ -17,7 +17,7 @@ import { AdminProcessors } from './adminProcessors.js';
 import { AdminStats, TpsWindows } from './adminStats.js';
 import { BrokerMetrics } from './brokerMetrics.js';
 import type { BrokerConfig } from './brokerConfig.js';
-import { ClientManager, type ClientChannel } from './clientManager.js';
+import { ClientManager } from './clientManager.js';
 import { ClientProcessors } from './clientProcessors.js';
 import { ConsumerOffsetManager } from './consumerOffsetManager.js';
 import { MetricsHttpServer } from './metricsHttpServer.js';
@@ -128,12 +128,14 @@ export class BrokerController {
       if (sendQueue.size > 0) sendQueue.admit();
     };
     this.metrics.gaugeSources.push(() => sendQueue.gauges());
-    // The processor's answer or promise goes to the server as it is (no promise reaction of its own).
-    const sendHandler = (v2: boolean, batch: boolean) => (request: RemotingCommand, channel: ClientChannel) =>
-      sendQueue.submit(request, () => send.process(request, channel, v2, batch));
+    // An immediate answer goes back through the server; a stored send is answered on its
+    // connection by the processor once the store settles it (null here).
+    const sendHandler = (v2: boolean, batch: boolean) => (request: RemotingCommand, connection: RemotingConnection) =>
+      sendQueue.submit(request, () => send.process(request, connection, v2, batch));
     server.registerProcessor(RequestCode.SEND_MESSAGE, sendHandler(false, false));
-    server.registerProcessor(RequestCode.SEND_MESSAGE_V2, sendHandler(true, false));
-    server.registerProcessor(RequestCode.SEND_BATCH_MESSAGE, sendHandler(true, true));
+    // V2 headers are read straight from the frame's bytes (sendHeaders.ts decodeSendHeaderV2Raw).
+    server.registerProcessor(RequestCode.SEND_MESSAGE_V2, sendHandler(true, false), { rawExtFields: true });
+    server.registerProcessor(RequestCode.SEND_BATCH_MESSAGE, sendHandler(true, true), { rawExtFields: true });
     server.registerProcessor(RequestCode.PULL_MESSAGE, (request, connection) => this.pull.process(request, (response) => connection.send(response)));
     server.registerProcessor(RequestCode.HEART_BEAT, (request, channel) => clientProcessors.heartbeat(request, channel));
     server.registerProcessor(RequestCode.UNREGISTER_CLIENT, (request) => clientProcessors.unregisterClient(request));

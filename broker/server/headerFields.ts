@@ -47,12 +47,15 @@ function parseShortDecimal(value: string): number {
   return sign === 1 ? result : -result || 0; // Java longs have no -0
 }
 
-/** `value` as an integer in min..max, or a BAD_HEADER error naming the field, the value and the range. */
-export function parseIntegerField(value: string, name: string, min: number, max: number): number {
-  let parsed = parseShortDecimal(value);
-  if (Number.isNaN(parsed)) parsed = DECIMAL.test(value) ? Number(value) : Number.NaN;
+/**
+ * `value` as an integer in min..max, or a BAD_HEADER error naming the field, the value and the
+ * range. A number is a value its reader already parsed (sendHeaders.ts, from the bytes): only its range is checked.
+ */
+export function parseIntegerField(value: string | number, name: string, min: number, max: number): number {
+  let parsed = typeof value === 'number' ? value : parseShortDecimal(value);
+  if (Number.isNaN(parsed) && typeof value === 'string') parsed = DECIMAL.test(value) ? Number(value) : Number.NaN;
   if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
-    throw new FlushbenchError('BAD_HEADER', `header field ${name}=${shown(value)} is not an integer in ${min}..${max}`);
+    throw new FlushbenchError('BAD_HEADER', `header field ${name}=${shown(String(value))} is not an integer in ${min}..${max}`);
   }
   return parsed;
 }

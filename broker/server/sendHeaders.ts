@@ -3,6 +3,9 @@
 import { FlushbenchError } from '../../protocol/errors.js';
 import { INT32_MAX, INT32_MIN, LONG_MAX, missingHeader, parseIntegerField } from './headerFields.js';
 import { checkGroup, checkTopic } from './nameValidator.js';
+import { utf8Slice } from '../../protocol/headerCodec.js';
+import { readInt16, readInt32 } from '../../protocol/bigEndian.js';
+import type { RawExtFields } from '../../protocol/remotingCommand.js';
 
 export interface SendRequestHeader {
   producerGroup: string;
@@ -39,14 +42,16 @@ export function decodeSendHeader(fields: Record<string, string> | undefined, v2:
 }
 
 type Field = string | undefined;
+/** A number field: its text, or the value already parsed from the bytes (range still unchecked). */
+type NumberField = string | number | undefined;
 
-function required(value: Field, name: string): string {
+function required<T extends string | number>(value: T | undefined, name: string): T {
   return value === undefined ? missingHeader(name) : value;
 }
 
 function checkedSendHeader(
-  producerGroup: Field, topic: Field, defaultTopic: Field, defaultTopicQueueNums: Field, queueId: Field, sysFlag: Field, bornTimestamp: Field,
-  flag: Field, properties: Field, reconsumeTimes: Field, unitMode: Field, maxReconsumeTimes: Field, batch: Field,
+  producerGroup: Field, topic: Field, defaultTopic: Field, defaultTopicQueueNums: NumberField, queueId: NumberField, sysFlag: NumberField,
+  bornTimestamp: NumberField, flag: NumberField, properties: Field, reconsumeTimes: NumberField, unitMode: Field, maxReconsumeTimes: NumberField, batch: Field,
 ): SendRequestHeader {
   return {
     producerGroup: checkGroup(required(producerGroup, 'producerGroup'), 'producerGroup'),
@@ -63,6 +68,100 @@ function checkedSendHeader(
     maxReconsumeTimes: maxReconsumeTimes === undefined ? null : parseIntegerField(maxReconsumeTimes, 'maxReconsumeTimes', -1, INT32_MAX),
     batch: batch === 'true',
   };
+}
+
+// SendMessageRequestHeaderV2's one-letter keys, as bytes.
+const KEY_A = 97;
+const KEY_M = 109;
+
+/** The last value seen under one key, so a repeated name (group, topic) is a byte compare, not a new string. */
+class RepeatedText {
+  private readonly bytes = Buffer.alloc(64);
+  private length = -1;
+  private text = '';
+
+  read(source: Buffer, at: number, length: number): string {
+    if (length > this.bytes.length) return utf8Slice(source, at, at + length);
+    const remembered = this.bytes;
+    if (length === this.length) {
+      let i = 0;
+      while (i < length && remembered[i] === source[at + i]) i++;
+      if (i === length) return this.text;
+    }
+    this.text = utf8Slice(source, at, at + length);
+    this.length = length;
+    for (let i = 0; i < length; i++) remembered[i] = source[at + i];
+    return this.text;
+  }
+}
+
+const repeatedGroup = new RepeatedText();
+const repeatedTopic = new RepeatedText();
+const repeatedDefaultTopic = new RepeatedText();
+
+/**
+ * Java's parseLong of bytes[at, at+length) when it is [+-]?digits of at most 15 digits (exact in a
+ * double); otherwise the text, which parseIntegerField then reads (or refuses) as for a record.
+ */
+function numberAt(bytes: Buffer, at: number, length: number): number | string {
+  let i = 0;
+  let negative = false;
+  const first = bytes[at];
+  if (first === 45 /* - */ || first === 43 /* + */) {
+    negative = first === 45;
+    i = 1;
+  }
+  if (length === i || length - i > 15) return utf8Slice(bytes, at, at + length);
+  let value = 0;
+  for (; i < length; i++) {
+    const digit = bytes[at + i] - 48;
+    if (digit < 0 || digit > 9) return utf8Slice(bytes, at, at + length);
+    value = value * 10 + digit;
+  }
+  return negative ? -value || 0 : value; // Java longs have no -0
+}
+
+function isTrue(bytes: Buffer, at: number, length: number): boolean {
+  return length === 4 && bytes[at] === 116 && bytes[at + 1] === 114 && bytes[at + 2] === 117 && bytes[at + 3] === 101;
+}
+
+/**
+ * decodeSendHeader for a SEND_MESSAGE_V2 / SEND_BATCH_MESSAGE binary header left raw by the
+ * server (RemotingCommand.rawExtFields): numbers are parsed from the bytes and repeated names
+ * reused, so no record and no number strings are built per send. Same checks and results as
+ * decodeSendHeader on the decoded record (a later duplicate key wins; unknown keys are ignored).
+ */
+export function decodeSendHeaderV2Raw(raw: RawExtFields): SendRequestHeader {
+  const { bytes, end } = raw;
+  let group: Field, topic: Field, defaultTopic: Field, properties: Field, unitMode: Field, batch: Field;
+  let queueNums: NumberField, queueId: NumberField, sysFlag: NumberField, bornTimestamp: NumberField, flag: NumberField;
+  let reconsumeTimes: NumberField, maxReconsumeTimes: NumberField;
+  // Entry bounds were checked whole when the frame was decoded (headerCodec's checkExtEntries).
+  for (let p = raw.start; p < end;) {
+    const keyLength = readInt16(bytes, p);
+    const key = keyLength === 1 ? bytes[p + 2] : 0;
+    p += 2 + keyLength;
+    const length = readInt32(bytes, p);
+    const at = p + 4;
+    p = at + length;
+    if (key < KEY_A || key > KEY_M) continue;
+    switch (key) {
+      case 97: group = repeatedGroup.read(bytes, at, length); break; // a producerGroup
+      case 98: topic = repeatedTopic.read(bytes, at, length); break; // b topic
+      case 99: defaultTopic = repeatedDefaultTopic.read(bytes, at, length); break; // c defaultTopic
+      case 100: queueNums = numberAt(bytes, at, length); break; // d defaultTopicQueueNums
+      case 101: queueId = numberAt(bytes, at, length); break; // e queueId
+      case 102: sysFlag = numberAt(bytes, at, length); break; // f sysFlag
+      case 103: bornTimestamp = numberAt(bytes, at, length); break; // g bornTimestamp
+      case 104: flag = numberAt(bytes, at, length); break; // h flag
+      case 105: properties = length === 0 ? '' : utf8Slice(bytes, at, at + length); break; // i properties
+      case 106: reconsumeTimes = numberAt(bytes, at, length); break; // j reconsumeTimes
+      case 107: unitMode = isTrue(bytes, at, length) ? 'true' : 'false'; break; // k unitMode
+      case 108: maxReconsumeTimes = numberAt(bytes, at, length); break; // l maxReconsumeTimes
+      case 109: batch = isTrue(bytes, at, length) ? 'true' : 'false'; break; // m batch
+    }
+  }
+  return checkedSendHeader(group, topic, defaultTopic, queueNums, queueId, sysFlag, bornTimestamp, flag, properties, reconsumeTimes, unitMode, maxReconsumeTimes, batch);
 }
 
 /** One message of a SEND_BATCH_MESSAGE body (MessageDecoder.encodeMessage layout). */

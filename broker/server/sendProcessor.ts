@@ -16,7 +16,8 @@ import type { ClientChannel } from './clientManager.js';
 import type { BrokerMetrics } from './brokerMetrics.js';
 import { toScheduleTopic } from './scheduleMessageService.js';
 import { SendAnswer } from './sendAnswer.js';
-import { decodeBatchBody, decodeSendHeader, type SendRequestHeader } from './sendHeaders.js';
+import { type AnsweringChannel, PendingSends } from './pendingSends.js';
+import { decodeBatchBody, decodeSendHeader, decodeSendHeaderV2Raw, type SendRequestHeader } from './sendHeaders.js';
 import { Perm } from '../../protocol/route.js';
 import type { TopicConfigManager } from './topicConfigManager.js';
 
@@ -52,7 +53,7 @@ export function responseForStatus(status: PutStatus, reason?: string): { code: n
 export class SendProcessor {
   private readonly bornHostCache = new WeakMap<ClientChannel, SocketAddressBytes>();
   private calibrationOffset = 0;
-  private awaitingStoreCount = 0;
+  private readonly pending = new PendingSends((send, status) => this.answer(send.request, status, send.appended, send.queueId));
 
   constructor(
     private readonly store: MessageStore,
@@ -67,11 +68,14 @@ export class SendProcessor {
     return host;
   }
 
-  /** Answers at once when the send is refused, else once the store settles it (no async function: one promise reaction per send). */
-  process(request: RemotingCommand, channel: ClientChannel, v2: boolean, batch: boolean): Promise<RemotingCommand> | RemotingCommand {
+  /**
+   * Answers at once when the send is refused; else returns null and answers on `channel` once
+   * the store settles it (PendingSends: one promise reaction per write batch, not per send).
+   */
+  process(request: RemotingCommand, channel: AnsweringChannel, v2: boolean, batch: boolean): RemotingCommand | null {
     let header: SendRequestHeader;
     try {
-      header = decodeSendHeader(request.extFields, v2);
+      header = request.rawExtFields && v2 ? decodeSendHeaderV2Raw(request.rawExtFields) : decodeSendHeader(request.extFields, v2);
     } catch (error) {
       return createResponse(request, ResponseCode.SYSTEM_ERROR, (error as Error).message);
     }
@@ -126,19 +130,14 @@ export class SendProcessor {
       appended.push(result);
     }
     if (failedAppend) return this.answer(request, failedAppend.status, appended, queueId, failedAppend.reason);
-    this.awaitingStoreCount++;
-    if (appended.length === 1) return appended[0].settled.then((status) => this.settledAnswer(request, status, appended, queueId));
-    return Promise.all(appended.map((a) => a.settled)).then((statuses) => this.settledAnswer(request, worstStatus(statuses), appended, queueId));
+    const settled = appended.length === 1 ? appended[0].settled : Promise.all(appended.map((a) => a.settled)).then(worstStatus);
+    this.pending.add(settled, { request, channel, appended, queueId });
+    return null;
   }
 
   /** Sends appended and waiting for their flush / replication policy (shutdown waits for them). */
   get awaitingStore(): number {
-    return this.awaitingStoreCount;
-  }
-
-  private settledAnswer(request: RemotingCommand, status: PutStatus, appended: readonly AppendResult[], queueId: number): RemotingCommand {
-    this.awaitingStoreCount--;
-    return this.answer(request, status, appended, queueId);
+    return this.pending.size;
   }
 
   private answer(request: RemotingCommand, status: PutStatus, appended: readonly AppendResult[], queueId: number, reason?: string): RemotingCommand {

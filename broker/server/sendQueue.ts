@@ -39,8 +39,9 @@ export interface SendStoreView {
 interface Queued {
   request: RemotingCommand;
   arrivalMs: number;
-  run: () => Promise<RemotingCommand> | RemotingCommand;
-  resolve: (response: RemotingCommand | Promise<RemotingCommand>) => void;
+  /** Processes the send: its answer, or null when the processor answers later itself. */
+  run: () => RemotingCommand | null;
+  resolve: (response: RemotingCommand | null) => void;
 }
 
 /** BrokerFastFailure's period (scheduleAtFixedRate …, 10 ms). */
@@ -63,7 +64,7 @@ export class SendQueue {
   }
 
   /** Runs `run` now, after the write in flight, or answers SYSTEM_BUSY. */
-  submit(request: RemotingCommand, run: () => Promise<RemotingCommand> | RemotingCommand): Promise<RemotingCommand> | RemotingCommand {
+  submit(request: RemotingCommand, run: () => RemotingCommand | null): Promise<RemotingCommand | null> | RemotingCommand | null {
     const store = this.store;
     if (store.isOSPageCacheBusy() || store.isTransientStorePoolDeficient()) {
       this.shed.REJECTREQUEST++;
@@ -74,7 +75,7 @@ export class SendQueue {
       this.shed.OVERLOAD++;
       return createResponse(request, ResponseCode.SYSTEM_BUSY, '[OVERLOAD]system busy, start flow control for a while');
     }
-    return new Promise<RemotingCommand>((resolve) => {
+    return new Promise<RemotingCommand | null>((resolve) => {
       this.queue.push({ request, arrivalMs: performance.now(), run, resolve });
       this.armCleaner();
     });

@@ -1,0 +1,65 @@
+// Sends appended to the store and waiting for its verdict (group commit, replication), grouped
+// by the promise they wait on. Under SYNC_FLUSH a turn's sends share one write batch, so one
+// promise reaction answers all of them when its fdatasync lands, instead of a reaction (and a
+// derived promise for the server to chain on) per send. The answers go straight to the
+// connection, in the order the sends arrived.
+import { childLogger } from '../../protocol/logger.js';
+import { ResponseCode } from '../../protocol/codes.js';
+import { createResponse, isOneway, type RemotingCommand } from '../../protocol/remotingCommand.js';
+import type { AppendResult } from '../store/commitLog.js';
+import type { PutStatus } from '../store/putStatus.js';
+import type { ClientChannel } from './clientManager.js';
+
+const log = childLogger('send');
+
+/** A client connection the broker can answer on (RemotingConnection). */
+export interface AnsweringChannel extends ClientChannel {
+  send(command: RemotingCommand): void;
+}
+
+export interface PendingSend {
+  request: RemotingCommand;
+  channel: AnsweringChannel;
+  appended: readonly AppendResult[];
+  queueId: number;
+}
+
+export class PendingSends {
+  private readonly waiting = new Map<Promise<PutStatus>, PendingSend[]>();
+  private count = 0;
+
+  /** `answer` turns a settled send into its response (it records the status in the metrics). */
+  constructor(private readonly answer: (send: PendingSend, status: PutStatus) => RemotingCommand) {}
+
+  /** Sends appended and not yet answered (shutdown waits for them). */
+  get size(): number {
+    return this.count;
+  }
+
+  /** Answers `send` on its channel once `settled` resolves. */
+  add(settled: Promise<PutStatus>, send: PendingSend): void {
+    this.count++;
+    let group = this.waiting.get(settled);
+    if (group === undefined) {
+      group = [];
+      this.waiting.set(settled, group);
+      settled.then((status) => this.settle(settled, status, null), (error: unknown) => this.settle(settled, null, error));
+    }
+    group.push(send);
+  }
+
+  private settle(settled: Promise<PutStatus>, status: PutStatus | null, error: unknown): void {
+    const group = this.waiting.get(settled) ?? [];
+    this.waiting.delete(settled);
+    this.count -= group.length;
+    for (const send of group) {
+      try {
+        const response = status !== null ? this.answer(send, status)
+          : createResponse(send.request, ResponseCode.SYSTEM_ERROR, error instanceof Error ? error.message : String(error));
+        if (!isOneway(send.request)) send.channel.send(response);
+      } catch (sendError) {
+        log.error({ code: send.request.code, channel: send.channel.id, err: String(sendError) }, 'cannot send the answer');
+      }
+    }
+  }
+}
