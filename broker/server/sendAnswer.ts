@@ -49,23 +49,29 @@ function put(bytes: Buffer, out: Buffer, at: number): number {
   return at + bytes.length;
 }
 
-/** Writes int32 length + decimal digits of a non-negative safe integer at `at`; returns the end. */
+/** Decimal digits of a non-negative int32 (comparisons: no division). */
+function int32DigitCount(value: number): number {
+  let digits = 1;
+  for (let bound = 10; digits < 10 && value >= bound; bound *= 10) digits++;
+  return digits;
+}
+
+/** Writes int32 length + String(value) at `at`; returns the end. */
 function writeDecimalValue(out: Buffer, at: number, value: number): number {
-  if (!(value >= 0 && Number.isSafeInteger(value))) {
-    const text = String(value);
+  if (!(value >= 0 && value <= 0x7fffffff && Number.isInteger(value))) {
+    const text = String(value); // beyond a non-negative int32 (rare): the string is simplest
     out.writeInt32BE(text.length, at);
     return at + 4 + out.write(text, at + 4, 'latin1');
   }
-  let digits = 1;
-  for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) digits++;
-  out[at] = out[at + 1] = 0;
-  out[at + 2] = digits >>> 8;
+  // A non-negative int32: `(rest / 10) | 0` compiles to a multiply and shift, not a floating division.
+  const digits = int32DigitCount(value);
+  out[at] = out[at + 1] = out[at + 2] = 0;
   out[at + 3] = digits;
   const end = at + 4 + digits;
-  let rest = value;
+  let rest = value | 0;
   for (let i = end - 1; i >= at + 4; i--) {
-    const next = Math.floor(rest / 10);
-    out[i] = 48 + (rest - next * 10);
+    const next = (rest / 10) | 0;
+    out[i] = 48 + rest - next * 10;
     rest = next;
   }
   return end;

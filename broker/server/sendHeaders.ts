@@ -100,25 +100,22 @@ const repeatedTopic = new RepeatedText();
 const repeatedDefaultTopic = new RepeatedText();
 
 /**
- * Java's parseLong of bytes[at, at+length) when it is [+-]?digits of at most 15 digits (exact in a
- * double); otherwise the text, which parseIntegerField then reads (or refuses) as for a record.
+ * The value of bytes[at, at+length) when it is a plain decimal (0, or -?[1-9] digits, at most 15
+ * digits: exact in a double); otherwise its text, which parseIntegerField then reads or refuses
+ * as for a record (a refused value is quoted as sent, "+0" or "007", not as parsed).
  */
 function numberAt(bytes: Buffer, at: number, length: number): number | string {
-  let i = 0;
-  let negative = false;
-  const first = bytes[at];
-  if (first === 45 /* - */ || first === 43 /* + */) {
-    negative = first === 45;
-    i = 1;
-  }
-  if (length === i || length - i > 15) return utf8Slice(bytes, at, at + length);
+  const negative = bytes[at] === 45; /* - */
+  const first = negative ? 1 : 0;
+  const digits = length - first;
+  if (digits < 1 || digits > 15 || (bytes[at + first] === 48 /* 0 */ && (digits > 1 || negative))) return utf8Slice(bytes, at, at + length);
   let value = 0;
-  for (; i < length; i++) {
+  for (let i = first; i < length; i++) {
     const digit = bytes[at + i] - 48;
     if (digit < 0 || digit > 9) return utf8Slice(bytes, at, at + length);
     value = value * 10 + digit;
   }
-  return negative ? -value || 0 : value; // Java longs have no -0
+  return negative ? -value : value;
 }
 
 function isTrue(bytes: Buffer, at: number, length: number): boolean {

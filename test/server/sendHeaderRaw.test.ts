@@ -149,23 +149,6 @@ function describe(entries: readonly Entry[]): string {
   return JSON.stringify(entries.map(([k, v]) => [typeof k === 'string' ? k : `hex:${k.toString('hex')}`, typeof v === 'string' ? v : `hex:${v.toString('hex')}`]));
 }
 
-const REFUSED_NUMBER = /^(header field \w+=)"([^"]*)"( is not an integer in .*)$/;
-
-/**
- * KNOWN DISCREPANCY (c03f351, left for the lead to fix in broker code): the raw path quotes a
- * refused number as the number it parsed, the record path as the text sent ("+0" → "0",
- * "007" → "7", "-0" → "0"). This is `record` with the value quoted that way, or null.
- */
-function quotedAsParsed(record: Outcome): Refusal | null {
-  if (!('error' in record)) return null;
-  const match = REFUSED_NUMBER.exec(record.error.message);
-  if (!match || !/^[+-]?\d{1,15}$/.test(match[2]) || String(Number(match[2])) === match[2]) return null;
-  return { error: { ...record.error, message: `${match[1]}${JSON.stringify(String(Number(match[2])))}${match[3]}` } };
-}
-
-/** Fuzz cases where only that quoting differed (the known-discrepancy test below requires none). */
-const quotingMismatches: string[] = [];
-
 test('decodeSendHeaderV2Raw agrees with decodeSendHeader on the decoded record (seeded fuzz, 3000 headers)', (t) => {
   const random = prng(0x5e4d310);
   let succeeded = 0;
@@ -177,24 +160,19 @@ test('decodeSendHeaderV2Raw agrees with decodeSendHeader on the decoded record (
     const before = Math.floor(random() * 5);
     const bytes = Buffer.concat([Buffer.alloc(before, 0x62), header, Buffer.alloc(Math.floor(random() * 5), 0x61)]);
     const { record, raw } = bothWays(bytes, before, before + header.length);
-    const known = quotedAsParsed(record);
-    if (known !== null && isDeepStrictEqual(raw, known)) {
-      quotingMismatches.push(`case ${n}: ${known.error.message}`);
-    } else {
-      assert.deepEqual(raw, record, `case ${n}: entries ${describe(entries)}`);
-    }
+    assert.deepEqual(raw, record, `case ${n}: entries ${describe(entries)}`);
     if ('ok' in record) succeeded++;
     else errorCodes.set(record.error.code ?? record.error.name, (errorCodes.get(record.error.code ?? record.error.name) ?? 0) + 1);
   }
-  t.diagnostic(`${succeeded} decoded; refused: ${JSON.stringify(Object.fromEntries(errorCodes))}; ${quotingMismatches.length} quoted as parsed`);
+  t.diagnostic(`${succeeded} decoded; refused: ${JSON.stringify(Object.fromEntries(errorCodes))}`);
   // The generator must reach both outcomes and every kind of refusal, or the comparison proves little.
   assert.ok(succeeded > 600 && succeeded < 2400, `${succeeded} of 3000 headers decoded`);
   assert.deepEqual([...errorCodes.keys()].sort(), ['BAD_HEADER', 'BAD_NAME', 'MISSING_HEADER']);
 });
 
-// KNOWN DISCREPANCY (see quotedAsParsed): fails until the raw path quotes a refused number as
-// sent. Each number field with an out-of-range value not in canonical form ("+0", "007", "-0").
-test('a refused number is quoted as sent on both paths (KNOWN DISCREPANCY: fails on c03f351)', () => {
+// The raw path parses plain decimals from the bytes; a refused value must still be quoted as
+// sent ("+0", "007", "-0"), not as parsed (c03f351 quoted "+0" as "0").
+test('a refused number is quoted as sent on both paths', () => {
   const base: Record<string, string> = { a: 'GroupA', b: 'TopicA', c: 'TBW102', d: '4', e: '0', f: '0', g: '1', h: '0' };
   const cases: Array<[string, string]> = [['d', '+0'], ['d', '-0'], ['d', '0001025'], ['e', '+2147483648'], ['f', '-01'], ['g', '-0001'], ['h', '+2147483648'], ['j', '-01'], ['l', '-02']];
   const differing: string[] = [];
@@ -205,7 +183,6 @@ test('a refused number is quoted as sent on both paths (KNOWN DISCREPANCY: fails
     if (!isDeepStrictEqual(raw, record)) differing.push(`${key}=${JSON.stringify(value)}: raw ${JSON.stringify(raw)} vs record ${JSON.stringify(record)}`);
   }
   assert.deepEqual(differing, [], 'the raw path must quote the value as sent');
-  assert.deepEqual(quotingMismatches.slice(0, 5), [], `${quotingMismatches.length} fuzz cases quote a refused number as parsed`);
 });
 
 test('the repeated-name caches never return a stale name (same length, different bytes)', () => {
@@ -344,8 +321,7 @@ test('a bad number in a binary SEND_MESSAGE_V2 gets the SYSTEM_ERROR remark a JS
   for (const [key, value] of [['e', 'x1'], ['e', '-0x1'], ['d', ''], ['g', '12345678901234567890'], ['a', 'bad group'], ['b', 'Tópic']]) await refusedAlike(key, value);
 });
 
-// KNOWN DISCREPANCY (see quotedAsParsed): the binary remark says defaultTopicQueueNums="0".
-test('a refused "+0" is quoted as sent in the binary answer too (KNOWN DISCREPANCY: fails on c03f351)', { timeout: 15_000 }, async () => {
+test('a refused "+0" is quoted as sent in the binary answer too', { timeout: 15_000 }, async () => {
   await refusedAlike('d', '+0');
 });
 
