@@ -303,40 +303,47 @@ export function serializeProperties(properties: ReadonlyMap<string, string>): st
 }
 
 /**
- * Looks up one property without building a map (hot path: WAIT, DELAY, TAGS per send). Searches
- * for the bare key and checks the separators around it, so no `key + "\u0001"` is built per call.
+ * Where the first pair named `key` starts in `properties`, or -1. Searches for the bare key and
+ * checks the separators around it, so no `key + "\u0001"` is built per call (hot path).
  */
-export function findProperty(properties: string, key: string): string | undefined {
+function pairStart(properties: string, key: string): number {
   const keyLength = key.length;
   let from = 0;
   for (;;) {
     const at = properties.indexOf(key, from);
-    if (at < 0) return undefined;
-    const start = at + keyLength + 1;
-    if (properties.charCodeAt(start - 1) === 1 && (at === 0 || properties.charCodeAt(at - 1) === 2)) {
-      const end = properties.indexOf(PROPERTY_SEPARATOR, start);
-      return properties.slice(start, end < 0 ? properties.length : end);
-    }
+    if (at < 0) return -1;
+    if (properties.charCodeAt(at + keyLength) === 1 && (at === 0 || properties.charCodeAt(at - 1) === 2)) return at;
     from = at + 1;
   }
 }
+
+/** Looks up one property without building a map (hot path: WAIT, DELAY, TAGS per send). */
+export function findProperty(properties: string, key: string): string | undefined {
+  const at = pairStart(properties, key);
+  if (at < 0) return undefined;
+  const start = at + key.length + 1;
+  const end = properties.indexOf(PROPERTY_SEPARATOR, start);
+  return properties.slice(start, end < 0 ? properties.length : end);
+}
+
+/** `properties` without the first pair named `key` and the separator after it. */
+function withoutPair(properties: string, key: string): string {
+  const at = pairStart(properties, key);
+  if (at < 0) return properties;
+  const end = properties.indexOf(PROPERTY_SEPARATOR, at);
+  return end < 0 ? properties.slice(0, at) : properties.slice(0, at) + properties.slice(end + 1);
+}
+
+const CLUSTER_PAIR_PREFIX = `CLUSTER${PROPERTY_NAME_VALUE_SEPARATOR}`;
 
 /**
  * The properties the broker stores for a send (4.9.x): WAIT removed, CLUSTER set. String
  * surgery instead of parse + serialize, because it runs once per message.
  */
 export function storedProperties(properties: string, cluster: string): string {
-  let out = properties;
-  for (const key of ['WAIT', 'CLUSTER']) {
-    const value = findProperty(out, key);
-    if (value === undefined) continue;
-    const pair = key + PROPERTY_NAME_VALUE_SEPARATOR + value;
-    const at = out.startsWith(pair) && (out.length === pair.length || out.charCodeAt(pair.length) === 2) ? 0 : out.indexOf(PROPERTY_SEPARATOR + pair) + 1;
-    const end = at + pair.length;
-    out = out.slice(0, at) + out.slice(end < out.length && out.charCodeAt(end) === 2 ? end + 1 : end);
-  }
-  if (out.length > 0 && out.charCodeAt(out.length - 1) !== 2) out += PROPERTY_SEPARATOR;
-  return `${out}CLUSTER${PROPERTY_NAME_VALUE_SEPARATOR}${cluster}`;
+  const out = withoutPair(withoutPair(properties, 'WAIT'), 'CLUSTER');
+  const separator = out.length > 0 && out.charCodeAt(out.length - 1) !== 2 ? PROPERTY_SEPARATOR : '';
+  return out + separator + CLUSTER_PAIR_PREFIX + cluster;
 }
 
 /** Java's String.hashCode, which RocketMQ stores as the ConsumeQueue tag code. */
