@@ -3,7 +3,7 @@
 // per message beyond what the caller already holds.
 import { crc32 } from 'node:zlib';
 import { writeInt16, writeInt32, writeInt64 } from '../../protocol/bigEndian.js';
-import { writeUtf8 } from '../../protocol/headerCodec.js';
+import { type NativeStringCodecs, writeUtf8 } from '../../protocol/headerCodec.js';
 
 export const MESSAGE_MAGIC_CODE = 0xdaa320a7 | 0; // -626843481
 export const BLANK_MAGIC_CODE = 0xcbd43194 | 0; // -875286124
@@ -143,8 +143,16 @@ export interface EncodedLengths {
   totalBytes: number;
 }
 
+// The last topic measured: sends to one topic repeat it, and byteLength is a native call.
+let measuredTopic = '';
+let measuredTopicBytes = 0;
+
 export function measureMessage(message: MessageToStore): EncodedLengths {
-  const topicBytes = Buffer.byteLength(message.topic, 'utf8');
+  if (message.topic !== measuredTopic) {
+    measuredTopicBytes = Buffer.byteLength(message.topic, 'utf8');
+    measuredTopic = message.topic;
+  }
+  const topicBytes = measuredTopicBytes;
   const propertiesBytes = Buffer.byteLength(message.properties, 'utf8');
   if (topicBytes > MAX_TOPIC_LENGTH_BYTES) {
     throw new MessageEncodingError('TOPIC_TOO_LONG', `topic is ${topicBytes} bytes; the limit is ${MAX_TOPIC_LENGTH_BYTES}`);
@@ -183,17 +191,19 @@ export function encodeMessage(
   p = writeInt64(target, p, physicalOffset);
   p = writeInt32(target, p, message.sysFlag);
   p = writeInt64(target, p, message.bornTimestamp);
-  p += message.bornHost.copy(target, p);
-  p = writeInt64(target, p, storeTimestamp);
-  p += message.storeHost.copy(target, p);
-  p = writeInt32(target, p, message.reconsumeTimes);
+  // TypedArray set, not Buffer.copy: a plain memcpy without copy()'s argument handling (per message).
+  target.set(message.bornHost, p);
+  p = writeInt64(target, p + message.bornHost.length, storeTimestamp);
+  target.set(message.storeHost, p);
+  p = writeInt32(target, p + message.storeHost.length, message.reconsumeTimes);
   p = writeInt64(target, p, message.preparedTransactionOffset);
   p = writeInt32(target, p, message.body.length);
-  p += message.body.copy(target, p);
+  target.set(message.body, p);
+  p += message.body.length;
   target[p++] = lengths.topicBytes;
   p = writeUtf8(target, message.topic, p);
   p = writeInt16(target, p, lengths.propertiesBytes);
-  p += target.write(message.properties, p, 'utf8');
+  p += (target as Buffer & NativeStringCodecs).utf8Write(message.properties, p); // measureMessage sized it
   return p;
 }
 
