@@ -215,6 +215,8 @@ async function measure(ctx: RunContext, running: RunningLoad): Promise<Measureme
   recorder.startMeasuring();
   if (consumers) consumers.measuring = true;
   const timeseries: TimeseriesPoint[] = [];
+  // Without a slave the master's fall-behind gauge is just its committed end: no lag to report.
+  const hasSlave = ctx.cluster?.nodes.some((n) => n.node.role === 'slave') ?? false;
   const started = performance.now();
   for (let second = 1; second <= ctx.load.durationS; second++) {
     await sleep(Math.max(0, started + second * 1000 - performance.now()));
@@ -228,7 +230,7 @@ async function measure(ctx: RunContext, running: RunningLoad): Promise<Measureme
       flushBehindBytes: sum(now, 'rocketmq_flush_behind_bytes'),
       fsyncsPerSecond: fsyncs,
       messagesPerFsync: fsyncs && flushedMessages !== null ? flushedMessages / fsyncs : null,
-      slaveLagBytes: sum(now, 'rocketmq_ha_slave_fall_behind_bytes'),
+      slaveLagBytes: hasSlave ? sum(now, 'rocketmq_ha_slave_fall_behind_bytes') : null,
       replicationLatencyMsP99: histogramQuantileMs('rocketmq_ha_replication_latency_seconds', merge(previous), merge(now), 0.99),
     });
     previous = now;
