@@ -36,12 +36,12 @@ const TRANS_HALF_TOPIC = 'RMQ_SYS_TRANS_HALF_TOPIC';
 /**
  * CommitLog.putMessage's delay branch: a non-transactional or committed message with DELAY > 0
  * goes to SCHEDULE_TOPIC_XXXX queue level − 1, the level capped at the highest one, with
- * REAL_TOPIC / REAL_QID saved. Any other message comes back unchanged.
+ * REAL_TOPIC / REAL_QID saved. Any other message comes back unchanged. `requested`: the DELAY
+ * level, when the caller has already read it from the properties.
  */
-export function toScheduleTopic(message: MessageToStore, maxDelayLevel: number): MessageToStore {
+export function toScheduleTopic(message: MessageToStore, maxDelayLevel: number, requested = delayLevelOf(message.properties)): MessageToStore {
   const transactionType = message.sysFlag & SysFlag.TRANSACTION_ROLLBACK;
   if (transactionType !== 0 && transactionType !== SysFlag.TRANSACTION_COMMIT) return message;
-  const requested = delayLevelOf(message.properties);
   if (requested <= 0) return message;
   const level = Math.min(requested, maxDelayLevel);
   const properties = parseProperties(message.properties);

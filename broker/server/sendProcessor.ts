@@ -6,8 +6,9 @@ import { FlushbenchError } from '../../protocol/errors.js';
 import { ResponseCode } from '../../protocol/codes.js';
 import { createResponse, type RemotingCommand } from '../../protocol/remotingCommand.js';
 import {
-  encodeSocketAddress, findProperty, type MessageToStore, offsetMessageId, type SocketAddressBytes, storedProperties,
+  encodeSocketAddress, type MessageToStore, offsetMessageId, type SocketAddressBytes,
 } from '../store/messageCodec.js';
+import { sendProperties } from '../store/sendProperties.js';
 import type { AppendResult } from '../store/commitLog.js';
 import type { MessageStore } from '../store/messageStore.js';
 import { isStored, type PutStatus } from '../store/putStatus.js';
@@ -117,15 +118,15 @@ export class SendProcessor {
     const appended: AppendResult[] = [];
     let failedAppend: AppendResult | undefined;
     for (const item of items) {
-      const wait = findProperty(item.properties, 'WAIT') !== 'false';
+      const properties = sendProperties(item.properties, cluster);
       let message: MessageToStore = {
-        topic: header.topic, queueId, flag: item.flag, body: item.body, properties: storedProperties(item.properties, cluster),
+        topic: header.topic, queueId, flag: item.flag, body: item.body, properties: properties.stored,
         sysFlag: header.sysFlag, bornTimestamp: header.bornTimestamp, bornHost, storeHost: this.settings.storeHost,
-        reconsumeTimes: header.reconsumeTimes, preparedTransactionOffset: 0,
+        reconsumeTimes: header.reconsumeTimes, preparedTransactionOffset: 0, tagsCode: properties.tagsCode,
       };
       // Batch items are stored as they are, DELAY or not (CommitLog.putMessages has no delay branch).
-      if (!batch) message = toScheduleTopic(message, maxDelayLevel);
-      const result = this.store.appendMessage(message, wait);
+      if (!batch) message = toScheduleTopic(message, maxDelayLevel, properties.delayLevel);
+      const result = this.store.appendMessage(message, properties.wait);
       if (result.status !== 'PUT_OK' && !failedAppend) failedAppend = result;
       appended.push(result);
     }

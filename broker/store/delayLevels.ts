@@ -5,6 +5,7 @@
 // is due, without reading the CommitLog.
 import { FlushbenchError } from '../../protocol/errors.js';
 import { findProperty, tagsCodeOf } from './messageCodec.js';
+import { delayLevelFromValue } from './sendProperties.js';
 
 /** TopicValidator.RMQ_SYS_SCHEDULE_TOPIC: delayed messages wait here, queueId = level − 1. */
 export const SCHEDULE_TOPIC = 'SCHEDULE_TOPIC_XXXX';
@@ -33,10 +34,7 @@ export function parseMessageDelayLevel(text: string): number[] {
 
 /** Message.getDelayTimeLevel: the DELAY property as an integer, 0 when absent or not a number. */
 export function delayLevelOf(properties: string): number {
-  const value = findProperty(properties, 'DELAY');
-  if (value === undefined) return 0;
-  const level = Number(value);
-  return Number.isInteger(level) ? level : 0;
+  return delayLevelFromValue(findProperty(properties, 'DELAY'));
 }
 
 /**

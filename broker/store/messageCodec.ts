@@ -81,6 +81,8 @@ export interface MessageToStore {
   storeHost: SocketAddressBytes;
   reconsumeTimes: number;
   preparedTransactionOffset: number;
+  /** The TAGS hash of `properties` when the sender already read it (MessageExtBrokerInner.tagsCode); else computed from them. */
+  tagsCode?: number;
 }
 
 /** A record read back from the CommitLog. */
@@ -334,26 +336,6 @@ export function findProperty(properties: string, key: string): string | undefine
   const start = at + key.length + 1;
   const end = properties.indexOf(PROPERTY_SEPARATOR, start);
   return properties.slice(start, end < 0 ? properties.length : end);
-}
-
-/** `properties` without the first pair named `key` and the separator after it. */
-function withoutPair(properties: string, key: string): string {
-  const at = pairStart(properties, key);
-  if (at < 0) return properties;
-  const end = properties.indexOf(PROPERTY_SEPARATOR, at);
-  return end < 0 ? properties.slice(0, at) : properties.slice(0, at) + properties.slice(end + 1);
-}
-
-const CLUSTER_PAIR_PREFIX = `CLUSTER${PROPERTY_NAME_VALUE_SEPARATOR}`;
-
-/**
- * The properties the broker stores for a send (4.9.x): WAIT removed, CLUSTER set. String
- * surgery instead of parse + serialize, because it runs once per message.
- */
-export function storedProperties(properties: string, cluster: string): string {
-  const out = withoutPair(withoutPair(properties, 'WAIT'), 'CLUSTER');
-  const separator = out.length > 0 && out.charCodeAt(out.length - 1) !== 2 ? PROPERTY_SEPARATOR : '';
-  return out + separator + CLUSTER_PAIR_PREFIX + cluster;
 }
 
 /** Java's String.hashCode, which RocketMQ stores as the ConsumeQueue tag code. */

@@ -283,7 +283,7 @@ export class MessageStore {
     }
     const deliverAfterMs = scheduleDelayMs(message.topic, message.properties, this.delayLevelsMs);
     const result = this.external ? this.external.append(message, queue)
-      : this.commitLog.append(message, queue, deliverAfterMs >= 0 ? 0 : tagsCodeOf(message.properties), deliverAfterMs);
+      : this.commitLog.append(message, queue, deliverAfterMs >= 0 ? 0 : (message.tagsCode ?? tagsCodeOf(message.properties)), deliverAfterMs);
     if (result.status !== 'PUT_OK') return result;
     if (this.commitService) this.commitService.wakeup();
     if (!waitStoreMsgOK) {

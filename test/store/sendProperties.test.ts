@@ -1,11 +1,12 @@
-// storedProperties (WAIT removed, CLUSTER set) and findProperty are string surgery on the hot
-// path. They must agree with the map model: parse the pairs, drop the first WAIT and CLUSTER,
-// append CLUSTER; look up the first pair with the name. Seeded random property strings built from
-// fragments that collide on purpose (keys inside values, keys as suffixes, empty values,
-// duplicates, the ≤4.9.2 trailing separator).
+// sendProperties (one pass: stored form with WAIT removed and CLUSTER set, WAIT, DELAY level,
+// TAGS hash) and findProperty are string surgery on the hot path. They must agree with the map
+// model: parse the pairs, read the first pair with a name, drop the first WAIT and CLUSTER,
+// append CLUSTER. Seeded random property strings built from fragments that collide on purpose
+// (keys inside values, keys as suffixes, empty values, duplicates, the ≤4.9.2 trailing separator).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { findProperty, storedProperties } from '../../broker/store/messageCodec.js';
+import { findProperty, javaStringHashCode } from '../../broker/store/messageCodec.js';
+import { sendProperties } from '../../broker/store/sendProperties.js';
 
 const NAME = '\u0001';
 const PAIR = '\u0002';
@@ -41,8 +42,8 @@ function prng(seed: number): () => number {
   };
 }
 
-const NAMES = ['WAIT', 'CLUSTER', 'TAGS', 'DELAY', 'UNIQ_KEY', 'XWAIT', 'WAITX', 'CLUSTERS', 'W', '', 'KEYS'];
-const VALUES = ['true', 'false', '', 'WAIT', `WAIT${NAME}x`, 'CLUSTER', 'a', '0123456789ABCDEF', 'é漢'];
+const NAMES = ['WAIT', 'CLUSTER', 'TAGS', 'DELAY', 'UNIQ_KEY', 'XWAIT', 'WAITX', 'CLUSTERS', 'W', '', 'KEYS', 'TAG', 'DELAYS'];
+const VALUES = ['true', 'false', 'falsey', '', 'WAIT', `WAIT${NAME}x`, 'CLUSTER', 'a', '0123456789ABCDEF', 'é漢', '3', '-2', '2.5', ' 4', 'TagA'];
 
 function randomProperties(random: () => number): string {
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
@@ -57,19 +58,34 @@ function randomProperties(random: () => number): string {
   return out;
 }
 
-test('storedProperties and findProperty agree with the map model on 5000 seeded property strings', () => {
+/** Message.getDelayTimeLevel on the model's DELAY (Number() parse, 0 unless an integer). */
+function modelDelayLevel(properties: string): number {
+  const value = modelFind(properties, 'DELAY');
+  return value !== undefined && Number.isInteger(Number(value)) ? Number(value) : 0;
+}
+
+test('sendProperties and findProperty agree with the map model on 5000 seeded property strings', () => {
   const random = prng(0x9e3779b9);
   for (let n = 0; n < 5000; n++) {
     const properties = randomProperties(random);
     const shown = JSON.stringify(properties);
-    assert.equal(storedProperties(properties, 'ClusterA'), modelStored(properties, 'ClusterA'), `case ${n}: ${shown}`);
+    const read = sendProperties(properties, 'ClusterA');
+    assert.equal(read.stored, modelStored(properties, 'ClusterA'), `case ${n}: ${shown}`);
+    assert.equal(read.wait, modelFind(properties, 'WAIT') !== 'false', `case ${n}: WAIT in ${shown}`);
+    assert.equal(read.delayLevel, modelDelayLevel(properties), `case ${n}: DELAY in ${shown}`);
+    const tags = modelFind(properties, 'TAGS');
+    assert.equal(read.tagsCode, tags ? javaStringHashCode(tags) : 0, `case ${n}: TAGS in ${shown}`);
     for (const key of ['WAIT', 'CLUSTER', 'TAGS', 'DELAY']) assert.equal(findProperty(properties, key), modelFind(properties, key), `case ${n}: ${key} in ${shown}`);
   }
 });
 
-test('storedProperties on the shapes the Java client sends', () => {
+const storedProperties = (properties: string, cluster: string) => sendProperties(properties, cluster).stored;
+
+test('sendProperties on the shapes the Java client sends', () => {
   assert.equal(storedProperties(`UNIQ_KEY${NAME}U1${PAIR}WAIT${NAME}true`, 'C'), `UNIQ_KEY${NAME}U1${PAIR}CLUSTER${NAME}C`);
   assert.equal(storedProperties(`WAIT${NAME}true${PAIR}TAGS${NAME}A`, 'C'), `TAGS${NAME}A${PAIR}CLUSTER${NAME}C`);
   assert.equal(storedProperties(`TAGS${NAME}A${PAIR}CLUSTER${NAME}Old${PAIR}`, 'C'), `TAGS${NAME}A${PAIR}CLUSTER${NAME}C`);
   assert.equal(storedProperties('', 'C'), `CLUSTER${NAME}C`);
+  assert.deepEqual(sendProperties(`DELAY${NAME}3${PAIR}WAIT${NAME}false${PAIR}TAGS${NAME}TagA`, 'C'),
+    { stored: `DELAY${NAME}3${PAIR}TAGS${NAME}TagA${PAIR}CLUSTER${NAME}C`, wait: false, delayLevel: 3, tagsCode: javaStringHashCode('TagA') });
 });
