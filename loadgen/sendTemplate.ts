@@ -13,6 +13,18 @@ const HEX = '0123456789ABCDEF';
 
 let nextOpaque = 1_000_000;
 
+// The born timestamp's 13 digits, remembered for the current millisecond (dozens of sends share it).
+let digitsMs = -1;
+const digits = Buffer.alloc(TIMESTAMP_MARKER.length);
+
+function timestampDigits(nowMs: number): Buffer {
+  if (nowMs !== digitsMs) {
+    digits.write(String(nowMs).padStart(TIMESTAMP_MARKER.length, '0'), 0, 'latin1');
+    digitsMs = nowMs;
+  }
+  return digits;
+}
+
 export interface TemplateFields {
   producerGroup: string;
   topic: string;
@@ -64,7 +76,7 @@ export class SendTemplate {
       target.write(digits, this.opaqueAt, 'latin1');
       target.fill(0x20, this.opaqueAt + digits.length, this.opaqueAt + OPAQUE_SLOT_CHARS);
     }
-    target.write(String(Date.now()).padStart(13, '0'), this.timestampAt, 'latin1');
+    target.set(timestampDigits(Date.now()), this.timestampAt);
     let value = uniqueCounter;
     for (let i = 31; i >= 16; i--) {
       target[this.uniqAt + i] = HEX.charCodeAt(value & 15);

@@ -53,6 +53,8 @@ export function responseForStatus(status: PutStatus, reason?: string): { code: n
 
 export class SendProcessor {
   private readonly bornHostCache = new WeakMap<ClientChannel, SocketAddressBytes>();
+  private lastChannel: ClientChannel | null = null;
+  private lastBornHost: SocketAddressBytes | null = null;
   private calibrationOffset = 0;
   private readonly pending = new PendingSends((send, status) => this.answer(send.request, status, send.appended, send.queueId));
 
@@ -64,8 +66,12 @@ export class SendProcessor {
   ) {}
 
   private bornHost(channel: ClientChannel): SocketAddressBytes {
+    // The last channel first: a producer's sends come in runs on one connection (a WeakMap get per send shows).
+    if (channel === this.lastChannel && this.lastBornHost) return this.lastBornHost;
     let host = this.bornHostCache.get(channel);
     if (!host) this.bornHostCache.set(channel, (host = encodeSocketAddress(channel.remoteAddress, channel.remotePort)));
+    this.lastChannel = channel;
+    this.lastBornHost = host;
     return host;
   }
 
