@@ -105,6 +105,15 @@ export async function runVerify(options: VerifyOptions): Promise<VerifyReport> {
   });
   fs.mkdirSync(options.storeDir, { recursive: true });
   const workDir = fs.mkdtempSync(path.join(path.resolve(options.storeDir), 'verify-'));
+  // Ctrl-C/SIGTERM end the process (childProcesses stops the brokers, then exits) before the
+  // finally below runs: remove the work directory at exit too. Re-armed after the disk
+  // registry's hook, so loop images are unmounted before their mount points are removed.
+  const removeWorkDir = (): void => fs.rmSync(workDir, { recursive: true, force: true });
+  const armWorkDirRemoval = (): void => {
+    process.off('exit', removeWorkDir);
+    process.on('exit', removeWorkDir);
+  };
+  armWorkDirRemoval();
   const stateDir = options.stateDir ?? defaultDiskStateDir();
   const needsDisks = faults.some((f) => POWER_CUT_FAULTS.has(f));
   let registry: DiskRegistry | null = null;
@@ -122,6 +131,7 @@ export async function runVerify(options: VerifyOptions): Promise<VerifyReport> {
       cleanupLeftovers(stateDir);
       registry = new DiskRegistry(stateDir);
       disarm = registry.armSignals();
+      armWorkDirRemoval();
       progress(`power-cut self-check (${options.strict ? 'strict' : 'realistic'})…`);
       report.powerCutProof = await provePowerCutDropsUnsynced({ dir: workDir, strict: options.strict, stateDir });
       if (!report.powerCutProof.keepsSynced || (options.strict && !report.powerCutProof.dropsUnsynced)) {
@@ -189,6 +199,7 @@ export async function runVerify(options: VerifyOptions): Promise<VerifyReport> {
       if (cleanup.failed.length > 0) progress(`could not release: ${cleanup.failed.join('; ')}`);
     }
     disarm?.();
-    fs.rmSync(workDir, { recursive: true, force: true });
+    process.off('exit', removeWorkDir);
+    removeWorkDir();
   }
 }
