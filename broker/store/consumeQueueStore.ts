@@ -94,8 +94,14 @@ export class ConsumeQueueStore {
   /**
    * Runs `round(leastPages)` every intervalMs (leastPages 0 once per thorough interval). An
    * error stops the loop and goes to onError (the store fails: a ConsumeQueue fdatasync error
-   * is as fatal as a CommitLog one, and a later "successful" fsync could not be trusted).
+   * is as fatal as a CommitLog one, and a later "successful" fsync could not be trusted),
+   * except a write or create refused with ENOSPC: nothing was lost, so the loop goes on and
+   * the next round writes the same entries again (RocketMQ's mmap never sees ENOSPC; its
+   * disk-full guard stops puts at 90 % instead, as ours does).
    */
+  /** Rounds whose write was refused with ENOSPC (and retried). */
+  spaceRefusals = 0;
+
   startFlushLoop(intervalMs: number, leastPages: number, thoroughIntervalMs: number, round: (leastPages: number) => Promise<void>, onError: (error: Error) => void): void {
     const tick = () => {
       const now = Date.now();
@@ -107,6 +113,13 @@ export class ConsumeQueueStore {
       this.flushing = round(pages).then(() => {
         if (this.timer) this.timer = setTimeout(tick, intervalMs);
       }, (error: unknown) => {
+        if (isSpaceRefusal(error) && this.timer) {
+          // The entries stay in memory (nothing was counted as written): the next round retries.
+          this.spaceRefusals++;
+          if (this.spaceRefusals === 1 || this.spaceRefusals % 60 === 0) log.warn({ err: errorMessage(error), times: this.spaceRefusals }, 'ConsumeQueue write refused for space (ENOSPC); retrying every round');
+          this.timer = setTimeout(tick, intervalMs);
+          return;
+        }
         this.timer = null;
         log.error({ err: errorMessage(error) }, 'ConsumeQueue write/flush failed');
         onError(error instanceof Error ? error : new Error(String(error)));
@@ -142,4 +155,10 @@ export class ConsumeQueueStore {
   async close(): Promise<void> {
     for (const queue of this.all()) await queue.close();
   }
+}
+
+/** ENOSPC from a write or a file creation; an fdatasync ENOSPC stays fatal (its pages may be gone). */
+function isSpaceRefusal(error: unknown): boolean {
+  const { code, syscall } = error as NodeJS.ErrnoException;
+  return code === 'ENOSPC' && (syscall === 'write' || syscall === 'open');
 }

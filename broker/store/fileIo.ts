@@ -1,6 +1,7 @@
 // The store's only door to the file system. Tests wrap it to observe or fail individual
 // calls (e.g. "no ack before the covering fdatasync"); production uses nodeFileIo.
 import fs from 'node:fs';
+import type { SpaceStats } from './diskSpaceGuard.js';
 
 export interface FileIo {
   open(path: string, flags: string | number): Promise<number>;
@@ -21,6 +22,8 @@ export interface FileIo {
   fsyncDirectorySync?(dirPath: string): void;
   /** Synchronous fdatasync, for recovery (runs before the store serves anything). */
   fdatasyncSync?(fd: number): void;
+  /** File system block counts of a directory, null if unknown (default: fs.statfsSync); the disk-full guard reads it. */
+  statfsSync?(dirPath: string): SpaceStats | null;
 }
 
 function callback<T>(resolve: (value: T) => void, reject: (error: Error) => void) {

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { errnoCode, errorMessage, FlushbenchError } from '../../protocol/errors.js';
 import { childLogger } from '../../protocol/logger.js';
+import { DiskSpaceGuard, statfsOrNull } from './diskSpaceGuard.js';
 import { Checkpoint } from './checkpoint.js';
 import { type AppendResult, CommitLog } from './commitLog.js';
 import { ConsumeQueueStore } from './consumeQueueStore.js';
@@ -79,6 +80,8 @@ export class MessageStore {
   /** messageDelayLevel parsed: delay of level i + 1 in ms (SCHEDULE_TOPIC_XXXX deliver times). */
   readonly delayLevelsMs: readonly number[];
   private readonly checkpoint: Checkpoint;
+  /** RocketMQ's disk-full flag: puts are refused SERVICE_NOT_AVAILABLE above 90 % used. */
+  readonly diskSpace: DiskSpaceGuard;
   private readonly flushService: FlushRealTimeService | null = null;
   private readonly groupCommit: GroupCommitService | null = null;
   private readonly commitService: CommitRealTimeService | null = null;
@@ -109,6 +112,11 @@ export class MessageStore {
       for (const listener of this.commitLog.commitListeners) listener(committed);
     };
     this.checkpoint = Checkpoint.open(io, path.join(config.storePathRootDir, 'checkpoint'));
+    this.diskSpace = new DiskSpaceGuard(config.storePathCommitLog, {
+      stats: (dir) => (io.statfsSync ? io.statfsSync(dir) : statfsOrNull(dir)),
+      onChange: (full, ratio) => (full ? log.error({ usedRatio: ratio, dir: config.storePathCommitLog }, 'physic disk of commitLog maybe full soon: puts refused (SERVICE_NOT_AVAILABLE)')
+        : log.info({ usedRatio: ratio }, 'physic disk space of commitLog OK again: puts accepted')),
+    });
     const fail = (error: Error) => this.failStore(error);
     this.commitLog.onFatal = fail;
     if (config.flushDiskType === 'SYNC_FLUSH') {
@@ -194,6 +202,7 @@ export class MessageStore {
     this.flushService?.start();
     this.groupCommit?.start();
     this.commitService?.start();
+    this.diskSpace.start();
     this.queues.startFlushLoop(config.flushIntervalConsumeQueue, config.flushConsumeQueueLeastPages, config.flushConsumeQueueThoroughInterval,
       (leastPages) => this.consumeQueueRound(leastPages), (error) => this.failStore(error));
   }
@@ -270,6 +279,11 @@ export class MessageStore {
   appendMessage(message: MessageToStore, waitStoreMsgOK = findProperty(message.properties, 'WAIT') !== 'false'): AppendResult {
     if (this.state !== 'running' || this.isSlave || this.failure) {
       return this.rejected('SERVICE_NOT_AVAILABLE', this.failure ? `the store failed: ${this.failure.message}` : this.isSlave ? 'a SLAVE does not accept writes' : 'the store is shutting down');
+    }
+    // checkStoreStatus: RunningFlags.isWriteable() is false while the disk is marked full.
+    if (this.diskSpace.full) {
+      const root = this.config.storePathRootDir;
+      return this.rejected('SERVICE_NOT_AVAILABLE', `the broker's disk is full [${this.diskSpace.describe(path.join(root, 'consumequeue'), path.join(root, 'index'))}]`);
     }
     // checkStoreStatus (DefaultMessageStore.java:424): a put while the page cache is busy is refused.
     if (this.commitLog.writeStartedMs !== 0 && this.isOSPageCacheBusy()) {
@@ -449,6 +463,7 @@ export class MessageStore {
   async shutdown(): Promise<void> {
     if (this.state !== 'running') return;
     this.state = 'stopping';
+    this.diskSpace.stop();
     this.commitLog.acceptingAppends = false;
     this.dispatchReplicatedNow();
     this.replica.stop();
@@ -483,6 +498,7 @@ export class MessageStore {
    */
   halt(): void {
     this.state = 'stopped';
+    this.diskSpace.stop();
     this.commitLog.acceptingAppends = false;
     this.replica.stop();
     this.flushService?.halt();

@@ -47,6 +47,8 @@ export interface DiskFullResult {
   imageSizeMiB: number;
   statusCounts: Record<string, number>;
   errorStatusesSeen: number;
+  /** Answers SERVICE_NOT_AVAILABLE: the broker's disk-full guard (checks every 10 s, refuses above 90 % used) took over. */
+  refusedAsDiskFull: number;
   answerMsMax: number;
   hung: number;
   resumed: boolean;
@@ -148,9 +150,13 @@ export async function runDiskFull(ctx: CycleContext): Promise<DiskFullResult> {
     fs.closeSync(fd);
     const load = startLoad({ runId: `${ctx.runId}-diskfull`, address: node.address, topic: ctx.topic, queues: ctx.queues, producers: Math.min(ctx.producers, 16), sizeBytes: Math.max(ctx.sizeBytes, 1024), sendTimeoutMs: 10_000 });
     const errorStatus = (r: AckRecord) => r.status !== ResponseCode.SUCCESS && r.status !== -1;
+    const diskFullRefusal = (r: AckRecord) => r.status === ResponseCode.SERVICE_NOT_AVAILABLE;
+    // Writes fail at once (ENOSPC); keep the disk full until the guard's check (every 10 s in
+    // RocketMQ 4.9.7) refuses sends as SERVICE_NOT_AVAILABLE, as a client would then see it.
     const fullDeadline = Date.now() + 30_000;
-    while (load.records.filter(errorStatus).length < 50 && Date.now() < fullDeadline) await sleep(100);
+    while ((load.records.filter(errorStatus).length < 50 || !load.records.some(diskFullRefusal)) && Date.now() < fullDeadline) await sleep(100);
     const errorStatusesSeen = load.records.filter(errorStatus).length;
+    const refusedAsDiskFull = load.records.filter(diskFullRefusal).length;
     const freedAtIndex = load.records.length;
     fs.rmSync(filler, { force: true });
     const resumeDeadline = Date.now() + 20_000;
@@ -163,9 +169,10 @@ export async function runDiskFull(ctx: CycleContext): Promise<DiskFullResult> {
     const answerMsMax = load.records.reduce((m, r) => Math.max(m, answerMs(r)), 0);
     const master = tally(load.records, [await readNode(node.address, ctx.topic, ctx.queues)], Date.now());
     const ok = errorStatusesSeen > 0 && load.hung === 0 && resumed && master.corrupt === 0 && master.queueGaps === 0 && master.ackedLost === 0;
-    const detail = `${DISK_FULL_IMAGE_MIB} MiB file system filled: ${errorStatusesSeen} error answers ${JSON.stringify(statusCounts(load.records))}, slowest answer ${Number.isFinite(answerMsMax) ? answerMsMax : 'none'} ms, ${load.hung} hung; ` +
+    const detail = `${DISK_FULL_IMAGE_MIB} MiB file system filled: ${errorStatusesSeen} error answers ${JSON.stringify(statusCounts(load.records))} ` +
+      `(${refusedAsDiskFull} SERVICE_NOT_AVAILABLE from the disk-full guard), slowest answer ${Number.isFinite(answerMsMax) ? answerMsMax : 'none'} ms, ${load.hung} hung; ` +
       `${resumed ? 'took sends again after space was freed' : 'did NOT take sends again within 20 s after space was freed'}; read-back: ${master.ackedLost} acked lost, ${master.corrupt} corrupt, ${master.queueGaps} gaps`;
-    return { verdict: ok ? 'holds' : 'violated', detail, imageSizeMiB: DISK_FULL_IMAGE_MIB, statusCounts: statusCounts(load.records), errorStatusesSeen, answerMsMax: Number.isFinite(answerMsMax) ? answerMsMax : -1, hung: load.hung, resumed, master };
+    return { verdict: ok ? 'holds' : 'violated', detail, imageSizeMiB: DISK_FULL_IMAGE_MIB, statusCounts: statusCounts(load.records), errorStatusesSeen, refusedAsDiskFull, answerMsMax: Number.isFinite(answerMsMax) ? answerMsMax : -1, hung: load.hung, resumed, master };
   } finally {
     await stopNode(node).catch(() => undefined);
     if (disk) await dropDisk(disk, registry).catch(() => undefined);
