@@ -1,5 +1,6 @@
 // `bench scenario --name slave-stop|slave-restart|saturation|async-lag [--engine …] [--out DIR]`:
 // issue #14's failure and overload scenarios, engines side by side (loadgen/scenarios/).
+import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { type Engine, ENGINES } from '../clusterLauncher.js';
@@ -28,10 +29,16 @@ export function register(program: Command): void {
       }
       const stamp = new Date().toISOString().replace(/[:.]/g, '-');
       const outDir = path.resolve(o.out ?? path.join('reports', 'runs', `${stamp}-scenario-${o.name}`));
-      const file = await runScenario({
-        name: o.name as ScenarioName, engines, outDir, storeRoot: path.resolve('.flushbench-store', `${stamp}-scenario`),
-        settings: { stopMs: Number(o.stopMs), brokerSet }, onProgress: (line) => process.stdout.write(`${line}\n`),
-      });
+      const storeRoot = path.resolve('.flushbench-store', `${stamp}-scenario`);
+      let file;
+      try {
+        file = await runScenario({
+          name: o.name as ScenarioName, engines, outDir, storeRoot,
+          settings: { stopMs: Number(o.stopMs), brokerSet }, onProgress: (line) => process.stdout.write(`${line}\n`),
+        });
+      } finally {
+        fs.rmSync(storeRoot, { recursive: true, force: true }); // runScenario removes each engine's store, not this run's folder
+      }
       process.stdout.write(`\n${renderScenarioMarkdown(scenarioSection(file))}written: ${path.join(outDir, 'scenario.json')}\n`);
       if (file.engines.some((e) => e.error)) process.exitCode = 1;
     });
