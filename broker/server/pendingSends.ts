@@ -53,9 +53,15 @@ export class PendingSends {
     this.waiting.delete(settled);
     this.count -= group.length;
     for (const send of group) {
+      let response: RemotingCommand;
       try {
-        const response = status !== null ? this.answer(send, status)
-          : createResponse(send.request, ResponseCode.SYSTEM_ERROR, error instanceof Error ? error.message : String(error));
+        if (status === null) throw error;
+        response = this.answer(send, status);
+      } catch (failure) {
+        // As the server answers a processor that threw.
+        response = createResponse(send.request, ResponseCode.SYSTEM_ERROR, failure instanceof Error ? failure.message : String(failure));
+      }
+      try {
         if (!isOneway(send.request)) send.channel.send(response);
       } catch (sendError) {
         log.error({ code: send.request.code, channel: send.channel.id, err: String(sendError) }, 'cannot send the answer');
