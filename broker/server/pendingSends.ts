@@ -25,7 +25,11 @@ export interface PendingSend {
 }
 
 export class PendingSends {
-  private readonly waiting = new Map<Promise<PutStatus>, PendingSend[]>();
+  // Sends of one turn share their write batch's promise and arrive one after another, so a
+  // group is "the sends since the promise last changed": no Map (hashing a promise per send
+  // cost more than it saved when each send has its own promise, as under SYNC_MASTER).
+  private lastSettled: Promise<PutStatus> | null = null;
+  private lastGroup: PendingSend[] = [];
   private count = 0;
 
   /** `answer` turns a settled send into its response (it records the status in the metrics). */
@@ -39,18 +43,19 @@ export class PendingSends {
   /** Answers `send` on its channel once `settled` resolves. */
   add(settled: Promise<PutStatus>, send: PendingSend): void {
     this.count++;
-    let group = this.waiting.get(settled);
-    if (group === undefined) {
-      group = [];
-      this.waiting.set(settled, group);
-      settled.then((status) => this.settle(settled, status, null), (error: unknown) => this.settle(settled, null, error));
+    if (settled === this.lastSettled) {
+      this.lastGroup.push(send);
+      return;
     }
-    group.push(send);
+    const group = [send];
+    this.lastSettled = settled;
+    this.lastGroup = group;
+    settled.then((status) => this.settle(group, status, null), (error: unknown) => this.settle(group, null, error));
   }
 
-  private settle(settled: Promise<PutStatus>, status: PutStatus | null, error: unknown): void {
-    const group = this.waiting.get(settled) ?? [];
-    this.waiting.delete(settled);
+  private settle(group: PendingSend[], status: PutStatus | null, error: unknown): void {
+    // A send added from now on (a later turn, same resolved promise) starts a new group.
+    if (group === this.lastGroup) this.lastSettled = null;
     this.count -= group.length;
     for (const send of group) {
       let response: RemotingCommand;

@@ -63,3 +63,17 @@ test('a rejected promise or a throwing answer gives SYSTEM_ERROR; a oneway send 
   ]);
   assert.equal(pending.size, 0);
 });
+
+test('a send added after its promise already answered a group (same resolved promise, a later turn) is answered too', async () => {
+  const sent: RemotingCommand[] = [];
+  const pending = new PendingSends((send) => createResponse(send.request, ResponseCode.SUCCESS));
+  const resolved = Promise.resolve<PutStatus>('PUT_OK'); // like PUT_OK_SETTLED, shared by every ASYNC_FLUSH send
+  const first = createRequest(310, {}, undefined, SerializeType.ROCKETMQ);
+  const second = createRequest(310, {}, undefined, SerializeType.ROCKETMQ);
+  pending.add(resolved, { request: first, channel: channel(sent), appended: [], queueId: 0 });
+  await new Promise((r) => setTimeout(r, 5));
+  pending.add(resolved, { request: second, channel: channel(sent), appended: [], queueId: 0 });
+  await new Promise((r) => setTimeout(r, 5));
+  assert.deepEqual(sent.map((r) => r.opaque), [first.opaque, second.opaque]);
+  assert.equal(pending.size, 0);
+});
