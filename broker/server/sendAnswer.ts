@@ -9,7 +9,7 @@ import { offsetMessageId, type SocketAddressBytes } from '../store/messageCodec.
 
 const HEX_DIGITS = Buffer.from('0123456789ABCDEF', 'latin1');
 
-/** One binary extFields entry's key part: int16 key length, the key, and room for the int32 value length. */
+/** One binary extFields entry's key part: int16 key length and the key (the value's int32 length follows). */
 function keyBytes(key: string): Buffer {
   const bytes = Buffer.alloc(2 + key.length);
   bytes.writeInt16BE(key.length, 0);
