@@ -35,6 +35,16 @@ function installExitHooks(): void {
 }
 
 /**
+ * Makes a child the harness started (a bench process, or a broker JVM for verify) one it
+ * owns: stopped on Ctrl-C/SIGTERM and killed when this process exits.
+ */
+export function adoptProcess(managed: ManagedProcess): void {
+  installExitHooks();
+  live.add(managed);
+  void managed.exited.then(() => live.delete(managed));
+}
+
+/**
  * The command that runs this package's CLI in a child process. FLUSHBENCH_CHILD_NODE_ARGS adds
  * Node flags to every child (brokers, name server), e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
  * to profile a broker under `bench run` (NODE_OPTIONS refuses --cpu-prof).
@@ -55,7 +65,6 @@ export async function startBenchProcess(
   ready: RegExp,
   options: { logDir: string; timeoutMs?: number; env?: NodeJS.ProcessEnv },
 ): Promise<{ process: ManagedProcess; match: RegExpMatchArray }> {
-  installExitHooks();
   fs.mkdirSync(options.logDir, { recursive: true });
   const logPath = path.join(options.logDir, `${name}.log`);
   const log = fs.createWriteStream(logPath);
@@ -64,8 +73,7 @@ export async function startBenchProcess(
   const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
   const stdioClosed = new Promise((resolve) => child.once('close', resolve));
   const managed: ManagedProcess = { name, child, logPath, exited };
-  live.add(managed);
-  void exited.then(() => live.delete(managed));
+  adoptProcess(managed);
   child.stderr?.pipe(log, { end: false });
   const timeoutMs = options.timeoutMs ?? 30_000;
   let buffered = '';

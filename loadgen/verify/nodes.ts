@@ -27,27 +27,39 @@ export interface VerifyNode {
 }
 
 /**
- * Plans the nodes of a profile: ports, and the properties of each (the profile's, then
- * `overrides`, then what verify needs: slaveReadEnable so a slave serves the failover read).
+ * Ports for a profile's nodes, masters first so a slave knows its master's HA port
+ * (listenPort + 1), and each node's properties from `propertiesOf`. `bindHost`: where the port
+ * must be free (undefined: on every interface).
  */
-export async function planNodes(specs: readonly ProfileNode[], overrides: Record<string, string>): Promise<VerifyNode[]> {
+export async function planNodesWith(
+  specs: readonly ProfileNode[], bindHost: string | undefined,
+  propertiesOf: (spec: ProfileNode, listenPort: number, haMasterAddress: string | null) => Record<string, string>,
+): Promise<VerifyNode[]> {
   const taken = new Set<number>();
   const nodes: VerifyNode[] = [];
   const ordered = [...specs.filter((n) => n.role === 'master'), ...specs.filter((n) => n.role === 'slave')];
   for (const spec of ordered) {
-    const listenPort = await freeBrokerPort(taken, HOST);
-    const master = nodes.find((n) => n.spec.role === 'master' && n.spec.brokerName === spec.brokerName);
-    const properties: Record<string, string> = {
-      brokerClusterName: 'FlushbenchVerify', brokerName: spec.brokerName, brokerIP1: HOST, namesrvAddr: '', metricsPort: '-1',
-      ...(spec.role === 'slave' && master ? { haMasterAddress: `${HOST}:${master.listenPort + 1}` } : {}),
-      ...spec.properties,
-      ...overrides,
-      slaveReadEnable: 'true',
-      listenPort: String(listenPort),
-    };
+    const listenPort = await freeBrokerPort(taken, bindHost);
+    const master = spec.role === 'slave' ? nodes.find((n) => n.spec.role === 'master' && n.spec.brokerName === spec.brokerName) : undefined;
+    const properties = propertiesOf(spec, listenPort, master ? `${HOST}:${master.listenPort + 1}` : null);
     nodes.push({ spec, listenPort, properties, process: null, address: `${HOST}:${listenPort}`, metricsUrl: '', storeRoot: '' });
   }
   return nodes;
+}
+
+/**
+ * Plans the nodes of a profile: ports, and the properties of each (the profile's, then
+ * `overrides`, then what verify needs: slaveReadEnable so a slave serves the failover read).
+ */
+export function planNodes(specs: readonly ProfileNode[], overrides: Record<string, string>): Promise<VerifyNode[]> {
+  return planNodesWith(specs, HOST, (spec, listenPort, haMasterAddress) => ({
+    brokerClusterName: 'FlushbenchVerify', brokerName: spec.brokerName, brokerIP1: HOST, namesrvAddr: '', metricsPort: '-1',
+    ...(haMasterAddress ? { haMasterAddress } : {}),
+    ...spec.properties,
+    ...overrides,
+    slaveReadEnable: 'true',
+    listenPort: String(listenPort),
+  }));
 }
 
 export interface StartOptions {

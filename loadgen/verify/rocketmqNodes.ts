@@ -13,14 +13,13 @@ import { RequestCode, ResponseCode } from '../../protocol/codes.js';
 import { errorMessage, FlushbenchError } from '../../protocol/errors.js';
 import { createRequest } from '../../protocol/remotingCommand.js';
 import { RemotingClient } from '../../protocol/remotingClient.js';
-import type { ManagedProcess } from '../childProcesses.js';
-import { freeBrokerPort } from '../freePorts.js';
+import { adoptProcess, type ManagedProcess } from '../childProcesses.js';
 import type { ProfileNode } from '../profile.js';
 import type { RocketmqLib } from '../rocketmq/fetch.js';
 import { rocketmqBrokerSpec } from '../rocketmq/rocketmqCluster.js';
 import { directMemoryBytes, jvmArgs, logbackXml, LOOPBACK } from '../rocketmq/rocketmqConfig.js';
 import { slavesReported } from '../rocketmq/rocketmqProcess.js';
-import { createVerifyTopic, killNode, type NodeDriver, type StartOptions, type VerifyNode } from './nodes.js';
+import { createVerifyTopic, killNode, type NodeDriver, planNodesWith, type StartOptions, type VerifyNode } from './nodes.js';
 
 /** A JVM start plus recovery of a ~100 MB store takes seconds on a busy 2-core host. */
 const READY_TIMEOUT_MS = 90_000;
@@ -32,41 +31,23 @@ export interface RocketmqEngine {
   javaCommand?: string;
 }
 
-const live = new Set<ManagedProcess>();
-let hooked = false;
-
-/** SIGKILL every broker JVM this process started when it exits (also on a failed cycle or Ctrl-C). */
-function installExitHook(): void {
-  if (hooked) return;
-  hooked = true;
-  process.on('exit', () => {
-    for (const managed of live) managed.child.kill('SIGKILL');
-  });
-}
-
 /** Properties of each node: RocketMQ identity keys, the profile's, `overrides`, then what verify needs. */
-async function planRocketmqNodes(specs: readonly ProfileNode[], overrides: Record<string, string>): Promise<VerifyNode[]> {
-  const taken = new Set<number>();
-  const nodes: VerifyNode[] = [];
-  const ordered = [...specs.filter((n) => n.role === 'master'), ...specs.filter((n) => n.role === 'slave')];
-  for (const spec of ordered) {
-    // RocketMQ binds every interface (no bind-address key): the ports must be free on all of them.
-    const listenPort = await freeBrokerPort(taken, undefined);
-    const master = nodes.find((n) => n.spec.role === 'master' && n.spec.brokerName === spec.brokerName);
+function planRocketmqNodes(specs: readonly ProfileNode[], overrides: Record<string, string>): Promise<VerifyNode[]> {
+  // RocketMQ binds every interface (no bind-address key): the ports must be free on all of them.
+  return planNodesWith(specs, undefined, (spec, listenPort, haMasterAddress) => {
     const properties: Record<string, string> = {
       ...rocketmqBrokerSpec(spec).settings,
       // Not the verify topic's name: RocketMQ refuses a topic named like its cluster ("conflict with system topic").
       brokerClusterName: 'FlushbenchVerifyCluster',
-      ...(spec.role === 'slave' && master ? { haMasterAddress: `${LOOPBACK}:${master.listenPort + 1}` } : {}),
+      ...(haMasterAddress ? { haMasterAddress } : {}),
       ...overrides,
       slaveReadEnable: 'true',
       brokerIP1: LOOPBACK, brokerIP2: LOOPBACK,
       listenPort: String(listenPort),
     };
     delete properties.namesrvAddr;
-    nodes.push({ spec, listenPort, properties, process: null, address: `${LOOPBACK}:${listenPort}`, metricsUrl: '', storeRoot: '' });
-  }
-  return nodes;
+    return properties;
+  });
 }
 
 function homeOf(node: VerifyNode, logDir: string): string {
@@ -133,7 +114,6 @@ export function seedSlaveTopic(storeRoot: string, topic: string, queues: number)
 }
 
 async function startRocketmqNode(engine: RocketmqEngine, node: VerifyNode, storeRoot: string, options: StartOptions): Promise<void> {
-  installExitHook();
   fs.mkdirSync(storeRoot, { recursive: true });
   const homeDir = homeOf(node, options.logDir);
   const logDir = path.dirname(brokerLogPath(node, options.logDir));
@@ -156,8 +136,7 @@ async function startRocketmqNode(engine: RocketmqEngine, node: VerifyNode, store
     child.once('error', (error) => resolve(`spawn error ${errorMessage(error)}`));
   });
   const managed: ManagedProcess = { name: `${node.spec.name}-${options.label}`, child, logPath: outPath, exited };
-  live.add(managed);
-  void exited.then(() => live.delete(managed));
+  adoptProcess(managed); // stopped on Ctrl-C, killed at exit (also after a failed cycle)
   node.process = managed;
   node.storeRoot = storeRoot;
   let exitedWith: number | string | null = null;
